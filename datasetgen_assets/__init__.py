@@ -1,0 +1,1 @@
+"""DatasetGen: YAML pipelines compiled into Dagster software-defined assets."""

@@ -1,0 +1,155 @@
+"""The `datasetgen` command: validate, explain and run pipeline files; list step types."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from datasetgen_assets.errors import PipelineValidationError
+from datasetgen_assets.pipeline.spec import Pipeline, load_pipeline
+
+console = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def _load(file: str) -> Pipeline:
+    try:
+        return load_pipeline(file)
+    except PipelineValidationError as exc:
+        err.print(f"[red]✗ {file}[/red]\n{exc}", markup=True, soft_wrap=True)
+        sys.exit(2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="datasetgen")
+def main() -> None:
+    """DatasetGen: YAML pipelines compiled into Dagster assets."""
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def validate(files: tuple[str, ...]) -> None:
+    """Check pipeline FILES without running anything (exit 2 on problems)."""
+    failed = False
+    for file in files:
+        try:
+            p = load_pipeline(file)
+        except PipelineValidationError as exc:
+            failed = True
+            err.print(f"✗ {file}\n{exc}", markup=False, soft_wrap=True)
+            continue
+        known = sum(1 for c in p.columns.values() if c is not None)
+        console.print(f"✓ {file}: pipeline '{p.name}', {len(p.order)} steps "
+                      f"(columns known for {known})", markup=False)
+    sys.exit(2 if failed else 0)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+def explain(file: str) -> None:
+    """Print FILE's plan before and after optimization and the rules that fired."""
+    from datasetgen_assets.pipeline.optimizer import explain as explain_plan
+
+    console.print(explain_plan(_load(file)), markup=False, soft_wrap=True)
+
+
+@main.command("steps")
+def list_steps() -> None:
+    """List the step types and what they do."""
+    from datasetgen_assets.steps.registry import load_all
+
+    table = Table("type", "kind", "inputs", "description")
+    for name, st in sorted(load_all().items()):
+        inputs = f"{st.min_inputs}" + ("" if st.max_inputs == st.min_inputs
+                                       else f"..{st.max_inputs or 'n'}")
+        table.add_row(name, st.kind, inputs, st.description)
+    console.print(table)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--no-optimize", is_flag=True, help="Run the plan exactly as written.")
+@click.option("--select", "select", multiple=True, help="Only these step ids (and nothing else).")
+@click.option("--quiet", is_flag=True, help="No progress display.")
+def run(file: str, no_optimize: bool, select: tuple[str, ...], quiet: bool) -> None:
+    """Materialize FILE's assets through Dagster, in process, with progress."""
+    pipeline = _load(file)
+    code = run_pipeline(pipeline, optimized=not no_optimize, select=list(select), quiet=quiet)
+    sys.exit(code)
+
+
+def run_pipeline(pipeline: Pipeline, *, optimized: bool = True, select: list[str] | None = None,
+                 quiet: bool = False) -> int:
+    """Materialize one pipeline in process on the local instance; prints a summary."""
+    import dagster as dg
+
+    from datasetgen_assets.instance import ensure_dagster_home
+    from datasetgen_assets.pipeline import progress
+    from datasetgen_assets.pipeline.factory import asset_key, build_pipeline
+    from datasetgen_resources import datasetgen_resources
+
+    ensure_dagster_home(pipeline.base_dir)
+    built = build_pipeline(pipeline, optimized=optimized)
+    selection = [asset_key(pipeline.name, s) for s in select] if select else None
+    total = len(select) if select else len(built["assets"])
+    started = time.perf_counter()
+    rows: dict[str, Any] = {}
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total} steps"), TimeElapsedColumn(),
+                  console=err, disable=quiet, transient=True) as bar:
+        task = bar.add_task(f"pipeline {pipeline.name}", total=total)
+
+        def on_event(event: str, key: str, details: dict[str, Any]) -> None:
+            if event == "start":
+                bar.update(task, description=f"{key} ({details.get('type')})")
+            elif event == "done":
+                rows[key] = details.get("rows")
+                bar.advance(task)
+
+        unsubscribe = progress.subscribe(on_event)
+        try:
+            with dg.DagsterInstance.get() as instance:
+                result = dg.materialize(built["assets"], resources=datasetgen_resources(),
+                                        instance=instance, selection=selection,
+                                        raise_on_error=False,
+                                        tags={"datasetgen/pipeline": pipeline.name})
+        finally:
+            unsubscribe()
+    _print_summary(result, pipeline, time.perf_counter() - started)
+    return 0 if result.success else 1
+
+
+def _print_summary(result: Any, pipeline: Pipeline, seconds: float) -> None:
+    table = Table("step", "rows", "output", title=f"pipeline {pipeline.name}")
+    for mat in result.get_asset_materialization_events():
+        data = mat.event_specific_data.materialization
+        md = data.metadata
+        count = md.get("dagster/row_count")
+        path = md.get("path")
+        table.add_row(data.asset_key.path[-1], f"{count.value:,}" if count else "",
+                      str(path.value) if path else "")
+    console.print(table)
+    for ev in result.all_events:
+        if ev.event_type_value == "ASSET_CHECK_EVALUATION":
+            ch = ev.event_specific_data
+            mark = "✓" if ch.passed else "✗"
+            console.print(f"  check {mark} {ch.asset_key.path[-1]}.{ch.check_name}",
+                          markup=False)
+    for ev in result.all_events:
+        if ev.event_type_value == "STEP_FAILURE":
+            data = ev.event_specific_data
+            msg = (data.user_failure_data.description if data.user_failure_data
+                   else data.error.message if data.error else "failed")
+            err.print(f"✗ {ev.step_key}: {msg.strip()}", markup=False, soft_wrap=True)
+    status = "succeeded" if result.success else "FAILED"
+    console.print(f"run {result.run_id} {status} in {seconds:.1f}s", markup=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

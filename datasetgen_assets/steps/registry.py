@@ -1,0 +1,168 @@
+"""The step registry: every YAML `type:` name maps to one StepType.
+
+A step type is a pydantic config model plus a pure function over pandas DataFrames. It
+never imports Dagster. Optional planning hooks let the validator and the optimizer reason
+about columns; every hook's default fails closed (unknown columns, no pushdown).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from datasetgen_assets.errors import did_you_mean
+
+Kind = Literal["source", "transform", "validation", "sink"]
+Columns = list[str] | None  # None: not known before running
+
+
+class StepConfig(BaseModel):
+    """Base of every step config model: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass
+class StepContext:
+    """What a step function may know about where it runs. No Dagster objects here."""
+
+    pipeline: str = "adhoc"
+    step_id: str = "step"
+    base_dir: Path = field(default_factory=Path.cwd)
+    partition_key: str | None = None
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("datasetgen"))
+
+    def resolve(self, path: str) -> str:
+        """Absolute local path, or the URL unchanged (s3://, http://)."""
+        if "://" in path:
+            return path
+        p = Path(os.path.expandvars(os.path.expanduser(path)))
+        return str(p if p.is_absolute() else (self.base_dir / p))
+
+
+@dataclass
+class CheckOutcome:
+    """The result of one asset check a step computed (quality gates)."""
+
+    name: str
+    passed: bool
+    description: str = ""
+    blocking: bool = True
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StepResult:
+    """What a step returns: the output frame and a small JSON-able report."""
+
+    frame: pd.DataFrame
+    report: dict[str, Any] = field(default_factory=dict)
+    checks: list[CheckOutcome] = field(default_factory=list)
+
+
+RunFn = Callable[[list[pd.DataFrame], Any, StepContext], StepResult]
+# infer_columns(config, input_columns, ctx) -> output columns or None. Raises
+# UnknownColumnError when the config names a column a known input lacks.
+InferFn = Callable[[Any, list[Columns], StepContext], Columns]
+# needed_inputs(config, needed_output, input_columns) -> per input: columns needed (None = all)
+NeededFn = Callable[[Any, set[str] | None, list[Columns]], list[set[str] | None]]
+# filter_targets(config, condition_columns, input_columns) -> input indexes a filter on those
+# output columns can move to with identical results ([] = it cannot move)
+TargetsFn = Callable[[Any, frozenset[str], list[Columns]], list[int]]
+# estimate_rows(config, input_estimates, ctx) -> estimated output rows or None
+EstimateFn = Callable[[Any, list[int | None], StepContext], int | None]
+# check_specs(config) -> [(check name, blocking, description)]
+ChecksFn = Callable[[Any], list[tuple[str, bool, str]]]
+
+
+def _unknown(config: Any, inputs: list[Columns], ctx: StepContext) -> Columns:
+    return None
+
+
+def _need_all(config: Any, needed: set[str] | None, inputs: list[Columns]) -> list[set[str] | None]:
+    return [None for _ in inputs]
+
+
+def _no_targets(config: Any, cols: frozenset[str], inputs: list[Columns]) -> list[int]:
+    return []
+
+
+def _no_estimate(config: Any, inputs: list[int | None], ctx: StepContext) -> int | None:
+    return None
+
+
+def _no_checks(config: Any) -> list[tuple[str, bool, str]]:
+    return []
+
+
+@dataclass(frozen=True)
+class StepType:
+    """One registered step type. See the module docstring."""
+
+    name: str
+    kind: Kind
+    config_model: type[StepConfig]
+    run: RunFn
+    description: str
+    min_inputs: int = 1
+    max_inputs: int | None = 1
+    kinds: tuple[str, ...] = ("pandas",)
+    infer_columns: InferFn = _unknown
+    needed_inputs: NeededFn = _need_all
+    filter_targets: TargetsFn = _no_targets
+    estimate_rows: EstimateFn = _no_estimate
+    check_specs: ChecksFn = _no_checks
+    projectable: bool = False  # a source whose config has `columns:` it reads exclusively
+
+
+REGISTRY: dict[str, StepType] = {}
+
+
+def register(step_type: StepType) -> StepType:
+    """Add a step type; names are unique."""
+    if step_type.name in REGISTRY:
+        raise ValueError(f"step type '{step_type.name}' is registered twice")
+    REGISTRY[step_type.name] = step_type
+    return step_type
+
+
+def get_step_type(name: str) -> StepType:
+    """The step type for a YAML `type:` name; KeyError with a suggestion when unknown."""
+    load_all()
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise KeyError(
+            f"unknown step type '{name}'.{did_you_mean(name, REGISTRY)}"
+            f" Known types: {', '.join(sorted(REGISTRY))}"
+        ) from None
+
+
+def load_all() -> dict[str, StepType]:
+    """Import every step module so each registers itself."""
+    import datasetgen_assets.steps  # noqa: F401  (imports the modules)
+
+    return REGISTRY
+
+
+def passthrough_columns(config: Any, inputs: list[Columns], ctx: StepContext) -> Columns:
+    """infer_columns for steps that keep their single input's columns."""
+    return list(inputs[0]) if inputs and inputs[0] is not None else None
+
+
+def check_known(columns: list[str] | set[str] | tuple[str, ...], known: Columns, field: str) -> None:
+    """Raise UnknownColumnError for the first column not in `known` (when known)."""
+    from datasetgen_assets.errors import UnknownColumnError
+
+    if known is None:
+        return
+    for col in columns:
+        if col not in known:
+            raise UnknownColumnError(col, known, field=field)

@@ -1,0 +1,12 @@
+"""Sensors of the code location."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sensors.alerts import run_failure_alert
+
+
+def all_sensors() -> list[Any]:
+    """Every sensor the code location ships."""
+    return [run_failure_alert]
