@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -77,15 +78,19 @@ def list_steps() -> None:
 @click.option("--no-optimize", is_flag=True, help="Run the plan exactly as written.")
 @click.option("--select", "select", multiple=True, help="Only these step ids (and nothing else).")
 @click.option("--quiet", is_flag=True, help="No progress display.")
-def run(file: str, no_optimize: bool, select: tuple[str, ...], quiet: bool) -> None:
+@click.option("--log-level", default="WARNING", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), help="Dagster's log.")
+def run(file: str, no_optimize: bool, select: tuple[str, ...], quiet: bool,
+        log_level: str) -> None:
     """Materialize FILE's assets through Dagster, in process, with progress."""
     pipeline = _load(file)
-    code = run_pipeline(pipeline, optimized=not no_optimize, select=list(select), quiet=quiet)
+    code = run_pipeline(pipeline, optimized=not no_optimize, select=list(select), quiet=quiet,
+                        log_level=log_level)
     sys.exit(code)
 
 
 def run_pipeline(pipeline: Pipeline, *, optimized: bool = True, select: list[str] | None = None,
-                 quiet: bool = False) -> int:
+                 quiet: bool = False, log_level: str = "WARNING") -> int:
     """Materialize one pipeline in process on the local instance; prints a summary."""
     import dagster as dg
 
@@ -115,25 +120,37 @@ def run_pipeline(pipeline: Pipeline, *, optimized: bool = True, select: list[str
         unsubscribe = progress.subscribe(on_event)
         try:
             with dg.DagsterInstance.get() as instance:
-                result = dg.materialize(built["assets"], resources=datasetgen_resources(),
-                                        instance=instance, selection=selection,
-                                        raise_on_error=False,
-                                        tags={"datasetgen/pipeline": pipeline.name})
+                result = dg.materialize(
+                    built["assets"], resources=datasetgen_resources(), instance=instance,
+                    selection=selection, raise_on_error=False,
+                    tags={"datasetgen/pipeline": pipeline.name},
+                    run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+                )
         finally:
             unsubscribe()
     _print_summary(result, pipeline, time.perf_counter() - started)
     return 0 if result.success else 1
 
 
+def _short(path: str) -> str:
+    """A path relative to the current folder when it is inside it."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
+
+
 def _print_summary(result: Any, pipeline: Pipeline, seconds: float) -> None:
-    table = Table("step", "rows", "output", title=f"pipeline {pipeline.name}")
+    table = Table("step", "rows", "stored at / written to", title=f"pipeline {pipeline.name}")
     for mat in result.get_asset_materialization_events():
         data = mat.event_specific_data.materialization
         md = data.metadata
         count = md.get("dagster/row_count")
-        path = md.get("path")
-        table.add_row(data.asset_key.path[-1], f"{count.value:,}" if count else "",
-                      str(path.value) if path else "")
+        report = md["report"].value if "report" in md else {}
+        path = report.get("path") if isinstance(report, dict) else None
+        path = _short(str(path or (md["path"].value if "path" in md else "")))
+        table.add_row(data.asset_key.path[-1], f"{count.value:,}" if count else "", str(path),
+                      style="bold" if isinstance(report, dict) and report.get("path") else None)
     console.print(table)
     for ev in result.all_events:
         if ev.event_type_value == "ASSET_CHECK_EVALUATION":

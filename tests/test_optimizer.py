@@ -75,7 +75,8 @@ def test_rules_can_be_switched_off(tables):
         steps:
           - {{id: a, type: parquet, config: {{path: {tables}/a.parquet}}}}
           - {{id: f, type: filter, depends_on: [a], config: {{condition: "x > 0.5"}}}}
-          - {{id: g, type: aggregate, depends_on: [f], config: {{group_by: [k], metrics: [{{func: count}}]}}}}
+          - {{id: g, type: aggregate, depends_on: [f],
+             config: {{group_by: [k], metrics: [{{func: count}}]}}}}
     """
     assert optimize(pipeline(text, tables)).firings == []
     on = optimize(pipeline(text.replace("filter_pushdown: false, ", ""), tables))
@@ -92,7 +93,8 @@ def test_projection_reads_only_used_columns(tables):
           - {{id: w, type: parquet, config: {{path: {tables}/wide.parquet}}}}
           - {{id: f, type: filter, depends_on: [w], config: {{condition: "c7 > 0.5"}}}}
           - {{id: g, type: aggregate, depends_on: [f],
-             config: {{group_by: [], metrics: [{{func: sum, column: c1}}, {{func: max, column: c2}}]}}}}
+             config: {{group_by: [],
+                       metrics: [{{func: sum, column: c1}}, {{func: max, column: c2}}]}}}}
     """, tables)
     plan = optimize(p)
     assert plan.nodes["w"].config.columns == ["c1", "c2", "c7"]
@@ -206,7 +208,8 @@ def random_pipelines(draw, tables: Path):
     return "name: p\nsteps:\n" + "\n".join("  " + s for s in steps)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_optimized_plans_give_the_same_data(tables, data):
     text = data.draw(random_pipelines(tables))

@@ -62,7 +62,7 @@ def build_asset(plan: Plan, node: PlanNode) -> dg.AssetsDefinition:
         },
         tags={"datasetgen/step_kind": st.kind},
     )
-    def _compute(context: dg.AssetExecutionContext, **kwargs: Any) -> Iterator[Any]:
+    def _compute(context, **kwargs: Any) -> Iterator[Any]:  # context: dagster checks its hint
         frames = [kwargs[f"in_{i}"] for i in range(len(node.inputs))]
         partition = context.partition_key if context.has_partition_key else None
         ctx = pipeline.context(node.id, partition_key=partition)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +19,5 @@ def subscribe(listener: Listener) -> Callable[[], None]:
 def emit(event: str, key: str, **details: Any) -> None:
     """Tell every listener; a failing display never fails a step."""
     for listener in list(_listeners):
-        try:
+        with contextlib.suppress(Exception):  # displays are best effort
             listener(event, key, details)
-        except Exception:  # noqa: BLE001, S110 - displays are best effort
-            pass

@@ -193,7 +193,7 @@ def _yaml_with_lines(text: str, file: str) -> tuple[Any, dict[tuple[Any, ...], i
         walk(root, ())
     if errors:
         raise PipelineValidationError(errors)
-    return yaml.load(text, Loader=_Loader), lines  # noqa: S506 (safe loader)
+    return yaml.load(text, Loader=_Loader), lines
 
 
 def _line(lines: dict[tuple[Any, ...], int], path: tuple[Any, ...]) -> int | None:

@@ -86,7 +86,8 @@ def run(inputs: list[pd.DataFrame], config: JoinConfig, ctx: StepContext) -> Ste
             out = left.merge(right, how=config.how, left_on=lk, right_on=rk,
                              suffixes=config.suffixes, validate=config.validate_keys)
         except pd.errors.MergeError as exc:
-            raise StepInputError(f"join #{i}: {exc}", fix="check key uniqueness or suffixes") from None
+            raise StepInputError(f"join #{i}: {exc}",
+                                 fix="check key uniqueness or suffixes") from None
         return out, i + 1
 
     out, _ = reduce(merge, inputs[1:], (inputs[0], 1))

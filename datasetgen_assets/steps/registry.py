@@ -157,7 +157,8 @@ def passthrough_columns(config: Any, inputs: list[Columns], ctx: StepContext) ->
     return list(inputs[0]) if inputs and inputs[0] is not None else None
 
 
-def check_known(columns: list[str] | set[str] | tuple[str, ...], known: Columns, field: str) -> None:
+def check_known(columns: list[str] | set[str] | tuple[str, ...], known: Columns,
+                field: str) -> None:
     """Raise UnknownColumnError for the first column not in `known` (when known)."""
     from datasetgen_assets.errors import UnknownColumnError
 
