@@ -39,7 +39,6 @@ import re
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -186,7 +185,7 @@ class Condition:
     text: str
     columns: frozenset[str]
     _tree: _Node = field(repr=False, compare=False)
-    _positions: Mapping[str, int] = field(repr=False, compare=False)
+    _positions: tuple[tuple[str, int], ...] = field(repr=False, compare=False)  # text order
 
 
 # ---------------------------------------------------------------------------- tokenizer
@@ -535,8 +534,8 @@ def parse_condition(text: str) -> Condition:
         raise TypeError(f"a condition must be a string, not {type(text).__name__}")
     parser = _Parser(text)
     tree = parser.parse()
-    positions = MappingProxyType(dict(parser.positions))
-    return Condition(text, frozenset(positions), tree, positions)
+    positions = tuple(sorted(parser.positions.items(), key=lambda item: item[1]))
+    return Condition(text, frozenset(parser.positions), tree, positions)
 
 
 def _as_condition(cond: Condition | str) -> Condition:
@@ -549,7 +548,7 @@ def check_columns(cond: Condition | str, known: list[str] | None, field: str = "
         return
     cond = _as_condition(cond)
     known_set = set(known)
-    for name, pos in sorted(cond._positions.items(), key=lambda item: item[1]):
+    for name, pos in cond._positions:
         if name not in known_set:
             err = UnknownColumnError(name, [str(k) for k in known], field=field)
             err.position = pos  # type: ignore[attr-defined]
