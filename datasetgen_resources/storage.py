@@ -38,10 +38,10 @@ class ParquetIOManager(ConfigurableIOManager):
             return
         partition = context.asset_partition_key if context.has_asset_partitions else None
         url = self.url_for(list(context.asset_key.path), partition)
-        files.write_atomic(url, lambda f: obj.to_parquet(f, index=False))
+        written = files.write_atomic(url, lambda f: obj.to_parquet(f, index=False))
         context.add_output_metadata({
             "path": MetadataValue.path(url),
-            "bytes": MetadataValue.int(files.size(url)),
+            "bytes": MetadataValue.int(written),
         })
 
     def load_input(self, context: InputContext) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytest_plugins: list[str] = []  # the S3 fixture is added when it lands
+pytest_plugins = ["tests.fixtures.s3"]
 
 
 @pytest.fixture(scope="session", autouse=True)
