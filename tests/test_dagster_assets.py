@@ -206,3 +206,35 @@ def test_postgres_instance_storage(project, monkeypatch):
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.mark.slow
+def test_pipeline_runs_unchanged_under_the_multiprocess_executor(tmp_path):
+    """The code location's job uses Dagster's multiprocess executor: independent sources run
+    in their own processes and the IO manager hands data across them."""
+    (tmp_path / "pipelines").mkdir()
+    pd.DataFrame({"k": [1, 2, 3], "a": [10, 20, 30]}).to_parquet(tmp_path / "a.parquet")
+    pd.DataFrame({"k": [2, 3, 4], "b": ["x", "y", "z"]}).to_csv(tmp_path / "b.csv", index=False)
+    (tmp_path / "pipelines" / "mp.yaml").write_text("""
+name: mp
+steps:
+  - {id: a, type: parquet, config: {path: a.parquet}}
+  - {id: b, type: csv, config: {path: b.csv}}
+  - {id: j, type: join, depends_on: [a, b], config: {on: [k]}}
+""")
+    (tmp_path / "workspace.yaml").write_text("load_from: []\n")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
+    env = {**os.environ, "DAGSTER_HOME": str(home), "DATASETGEN_PROJECT_DIR": str(tmp_path),
+           "DATASETGEN_DATA_URL": str(tmp_path / "assets")}
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "job", "execute", "-m",
+         "datasetgen_assets.definitions", "-j", "mp_job"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "RUN_SUCCESS" in log, log[-3000:]
+    assert "Executing steps using multiprocess executor" in log
+    assert log.count("STEP_WORKER_STARTING") == 3
+    joined = pd.read_parquet(tmp_path / "assets" / "mp" / "j.parquet")
+    assert joined.to_dict("records") == [{"k": 2, "a": 20, "b": "x"}, {"k": 3, "a": 30, "b": "y"}]

@@ -42,7 +42,7 @@ def test_select_keeps_casts_renames(people):
 
 
 def test_select_errors_name_the_column(people):
-    with pytest.raises(UnknownColumnError, match="unknown column 'agee'.*Did you mean 'age'"):
+    with pytest.raises(UnknownColumnError, match=r"unknown column 'agee'.*Did you mean 'age'"):
         run("select", {"columns": ["agee"]}, people)
     with pytest.raises(StepInputError, match="cannot cast column 'name' to int"):
         run("select", {"cast": {"name": "int"}}, people)
@@ -74,7 +74,7 @@ def test_join_three_inputs_and_key_validation():
     c = pd.DataFrame({"k": [2, 2], "c": [7, 8]})
     out = run("join", {"on": "k"}, a, b, c)
     assert out.values.tolist() == [[2, 2, 6, 7], [2, 2, 6, 8]]
-    with pytest.raises(StepInputError, match="join #2.*not a many-to-one"):
+    with pytest.raises(StepInputError, match=r"join #2.*not a many-to-one"):
         run("join", {"on": "k", "validate_keys": "many_to_one"}, a, b, c)
     with pytest.raises(StepInputError, match="no key column 'k'"):
         run("join", {"on": "k"}, a, pd.DataFrame({"x": [1]}))
@@ -112,5 +112,5 @@ def test_custom_python_calls_function_and_checks_result(monkeypatch):
     monkeypatch.setenv("DATASETGEN_CUSTOM_PYTHON_MODULES", "examples,builtins")
     with pytest.raises(StepInputError, match="returned int, not a DataFrame"):
         run("custom_python", {"function": "builtins:len"}, df)
-    with pytest.raises(StepInputError, match="cannot load 'examples.transforms:nope'"):
+    with pytest.raises(StepInputError, match=r"cannot load 'examples\.transforms:nope'"):
         run("custom_python", {"function": "examples.transforms:nope"}, df)
