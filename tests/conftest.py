@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -30,3 +31,17 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory):
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the shipped pipelines and sample data as the project folder (the current
+    folder too), so outputs land in tmp."""
+    shutil.copytree(ROOT / "pipelines", tmp_path / "pipelines")
+    shutil.copytree(ROOT / "examples", tmp_path / "examples",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "workspace.yaml").write_text("load_from: []\n")
+    monkeypatch.setenv("DATASETGEN_PROJECT_DIR", str(tmp_path))
+    monkeypatch.setenv("DATASETGEN_DATA_URL", str(tmp_path / "assets"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from datasetgen_assets.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch) -> Path:
-    shutil.copytree(ROOT / "pipelines", tmp_path / "pipelines")
-    shutil.copytree(ROOT / "examples", tmp_path / "examples",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    (tmp_path / "workspace.yaml").write_text("load_from: []\n")
-    monkeypatch.setenv("DATASETGEN_PROJECT_DIR", str(tmp_path))
-    monkeypatch.setenv("DATASETGEN_DATA_URL", str(tmp_path / "assets"))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def test_validate_reports_each_file(project):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import uuid
@@ -24,17 +23,6 @@ from tests.fixtures.services import POSTGRES_URL, require_service
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch) -> Path:
-    """A copy of the shipped pipelines and sample data, so outputs land in tmp."""
-    shutil.copytree(ROOT / "pipelines", tmp_path / "pipelines")
-    shutil.copytree(ROOT / "examples", tmp_path / "examples",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    (tmp_path / "workspace.yaml").write_text("load_from: []\n")
-    monkeypatch.setenv("DATASETGEN_PROJECT_DIR", str(tmp_path))
-    return tmp_path
 
 
 def graph_snapshot(defs: dg.Definitions) -> dict:

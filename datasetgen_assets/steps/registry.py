@@ -9,17 +9,34 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from datasetgen_assets.errors import did_you_mean
 
 Kind = Literal["source", "transform", "validation", "sink"]
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _env_var_name(value: str) -> str:
+    if not _ENV_NAME.fullmatch(value):
+        raise ValueError(
+            "must be the NAME of an environment variable (letters, digits, _) that holds the"
+            " secret, never the secret itself"
+        )
+    return value
+
+
+# A config field naming an environment variable that holds a URL or token (keys never live
+# in pipeline files).
+EnvVarName = Annotated[str, AfterValidator(_env_var_name)]
 Columns = list[str] | None  # None: not known before running
 
 

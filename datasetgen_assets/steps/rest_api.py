@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
 import socket
 import time
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import pandas as pd
 import requests
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import (
     ConnectTimeoutError,
@@ -30,21 +29,18 @@ from urllib3.exceptions import (
 from urllib3.util import Retry
 
 from datasetgen_assets.errors import StepInputError
-from datasetgen_assets.steps.registry import StepConfig, StepContext, StepResult, StepType, register
+from datasetgen_assets.steps.registry import (
+    EnvVarName,
+    StepConfig,
+    StepContext,
+    StepResult,
+    StepType,
+    register,
+)
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SECRET_HEADERS = {"authorization", "proxy-authorization"}
 _EXCERPT = 200
-
-
-def _env_var_name(value: str) -> str:
-    if not _ENV_NAME.fullmatch(value):
-        raise ValueError(
-            "must be the NAME of an environment variable (letters, digits, _) that holds the"
-            " token, never the token itself"
-        )
-    return value
 
 
 class AuthConfig(BaseModel):
@@ -52,7 +48,7 @@ class AuthConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
-    env: Annotated[str, AfterValidator(_env_var_name)] = Field(
+    env: EnvVarName = Field(
         description="Environment variable holding the token."
     )
     header: str = Field("Authorization", min_length=1, description="Header that carries it.")

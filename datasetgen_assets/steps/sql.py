@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -14,6 +13,7 @@ from pydantic import AfterValidator, ConfigDict, Field, model_validator
 from datasetgen_assets.errors import StepInputError, did_you_mean
 from datasetgen_assets.steps.registry import (
     Columns,
+    EnvVarName,
     StepConfig,
     StepContext,
     StepResult,
@@ -27,19 +27,6 @@ from datasetgen_resources.databases import (
     translate_db_error,
 )
 
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def _env_var_name(value: str) -> str:
-    if not _ENV_NAME.fullmatch(value):
-        raise ValueError(
-            "must be the NAME of an environment variable (letters, digits, _) that holds the"
-            " URL, never the URL itself"
-        )
-    return value
-
-
-EnvVarName = Annotated[str, AfterValidator(_env_var_name)]
 Scalar = bool | int | float | str | datetime | date | None
 SQL_CONFIG = ConfigDict(
     extra="forbid", hide_input_in_errors=True, validate_by_name=True, serialize_by_alias=True

@@ -12,6 +12,7 @@ from pydantic import Field
 from datasetgen_assets.errors import StepInputError
 from datasetgen_assets.steps.registry import (
     Columns,
+    EnvVarName,
     StepConfig,
     StepContext,
     StepResult,
@@ -19,7 +20,7 @@ from datasetgen_assets.steps.registry import (
     passthrough_columns,
     register,
 )
-from datasetgen_assets.steps.sql import SQL_CONFIG, EnvVarName, TableName
+from datasetgen_assets.steps.sql import SQL_CONFIG, TableName
 from datasetgen_resources.databases import engine_for, safe_url, translate_db_error
 
 
