@@ -30,6 +30,7 @@ bench: setup
 	$(PY) -m bench
 
 ui: setup
+	$(PY) -c "from datasetgen_assets.instance import ensure_dagster_home as e; e()"
 	$(VENV)/bin/dagster dev -w workspace.yaml
 
 lint: setup
