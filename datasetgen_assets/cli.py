@@ -168,5 +168,7 @@ def _print_summary(result: Any, pipeline: Pipeline, seconds: float) -> None:
     console.print(f"run {result.run_id} {status} in {seconds:.1f}s", markup=False)
 
 
+import datasetgen_assets.commands  # noqa: E402, F401  (registers the other subcommands)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -55,6 +55,8 @@ class StepContext:
     base_dir: Path = field(default_factory=Path.cwd)
     partition_key: str | None = None
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("datasetgen"))
+    llm: Any = None  # the LLM client, set for step types with uses_llm=True
+    previous: pd.DataFrame | None = None  # this asset's previous materialization, if asked for
 
     def resolve(self, path: str) -> str:
         """Absolute local path, or the URL unchanged (s3://, http://)."""
@@ -137,6 +139,7 @@ class StepType:
     estimate_rows: EstimateFn = _no_estimate
     check_specs: ChecksFn = _no_checks
     projectable: bool = False  # a source whose config has `columns:` it reads exclusively
+    uses_llm: bool = False  # the factory gives ctx.llm from the `llm` resource
 
 
 REGISTRY: dict[str, StepType] = {}
