@@ -27,7 +27,7 @@ def main() -> int:
         f"  exports:         {root / 'out'}\n"
         f"  asset data:      {default_data_url()}\n"
         f"  Dagster history: {home}\n"
-        "Open the UI with `make ui` (runs `dagster dev`) and browse http://127.0.0.1:3000 ."
+        "Open the UI with `make ui` (runs `dagster dev`), then browse http://127.0.0.1:3000"
         , markup=False)
     return 1 if failures else 0
 

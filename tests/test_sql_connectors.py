@@ -387,7 +387,8 @@ def test_translate_masks_a_password_a_driver_echoes() -> None:
         ({"table": "public.t"}, "write the schema separately"),
         ({"query": "SELECT 1", "schema": "public"}, "`schema` applies to `table`"),
         ({"table": "t", "columns": ["a", "a"]}, "lists a column twice"),
-        ({"table": "t", "where": "a > 1"}, "Extra inputs are not permitted"),
+        ({"table": "t", "where": ["a >> 1"]}, "unexpected"),
+        ({"table": "t", "wher": ["a > 1"]}, "Extra inputs are not permitted"),
     ],
 )
 def test_config_errors(config: dict, expected: str) -> None:

@@ -169,7 +169,10 @@ def _push(plan: Plan, step_id: str, cond: str) -> list[str]:
     targets = [] if st.kind == "source" else st.filter_targets(
         node.config, cols, [_cols(plan, i) for i in node.inputs])
     if not targets:
-        node.output_filters.append(cond)
+        node.output_filters.append(cond)  # also kept after a push into the source: it is
+        if st.push_filter is not None:    # idempotent and makes pandas the final arbiter
+            node.config = st.push_filter(node.config, cond)
+            return [f"{step_id} (read with WHERE)"]
         return [step_id]
     landed: list[str] = []
     for t in targets:

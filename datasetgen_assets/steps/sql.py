@@ -8,9 +8,10 @@ from typing import Annotated, Any
 
 import pandas as pd
 import sqlalchemy as sa
-from pydantic import AfterValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
 from datasetgen_assets.errors import StepInputError, did_you_mean
+from datasetgen_assets.pipeline.condition import parse_condition, to_sqlalchemy
 from datasetgen_assets.steps.registry import (
     Columns,
     EnvVarName,
@@ -67,6 +68,18 @@ class SqlConfig(StepConfig):
     chunksize: int | None = Field(
         None, gt=0, description="Stream the result in chunks of this many rows (big reads)."
     )
+    where: list[str] = Field(
+        default_factory=list,
+        description="Rows to keep, in the filter-condition language, compiled to a SQL WHERE"
+        " with bound values; the optimizer pushes filter steps here.",
+    )
+
+    @field_validator("where")
+    @classmethod
+    def _conditions_parse(cls, v: list[str]) -> list[str]:
+        for text in v:
+            parse_condition(text)
+        return v
 
     @model_validator(mode="after")
     def _one_source(self) -> SqlConfig:
@@ -94,19 +107,32 @@ def _check_bind_names(query: str, params: dict[str, Any]) -> None:
 
 
 def build_statement(config: SqlConfig) -> sa.Executable:
-    """The SELECT for the config: quoted identifiers, bound parameters, optional projection."""
+    """The SELECT for the config: quoted identifiers, bound parameters, optional projection
+    and WHERE conditions."""
+    conditions = [parse_condition(c) for c in config.where]
+    named = list(dict.fromkeys([*(config.columns or []),
+                                *(c for cond in conditions for c in sorted(cond.columns))]))
     if config.table is not None:
-        source = sa.table(config.table, schema=config.schema_)
-        cols = [sa.column(c) for c in config.columns] if config.columns else [sa.text("*")]
-        return sa.select(*cols).select_from(source)
-    binds = [
-        sa.bindparam(k, v, expanding=isinstance(v, list)) for k, v in config.params.items()
-    ]
-    stmt = sa.text(config.query or "").bindparams(*binds)
-    if not config.columns:
-        return stmt
-    sub = stmt.columns(*[sa.column(c) for c in config.columns]).subquery("q")
-    return sa.select(*[sub.c[c] for c in config.columns])
+        source: Any = sa.table(config.table, *[sa.column(c) for c in named],
+                               schema=config.schema_)
+    else:
+        binds = [
+            sa.bindparam(k, v, expanding=isinstance(v, list)) for k, v in config.params.items()
+        ]
+        stmt = sa.text(config.query or "").bindparams(*binds)
+        if not named:
+            return stmt
+        source = stmt.columns(*[sa.column(c) for c in named]).subquery("q")
+    cols = [source.c[c] for c in config.columns] if config.columns else [sa.text("*")]
+    select = sa.select(*cols).select_from(source)
+    for cond in conditions:
+        select = select.where(to_sqlalchemy(cond, source.c))
+    return select
+
+
+def push_filter(config: SqlConfig, condition: str) -> SqlConfig:
+    """The config with one more WHERE condition (the optimizer's filter pushdown)."""
+    return config.model_copy(update={"where": [*config.where, condition]})
 
 
 def run(inputs: list[pd.DataFrame], config: SqlConfig, ctx: StepContext) -> StepResult:
@@ -174,5 +200,6 @@ register(
         kinds=("sql", "pandas"),
         infer_columns=infer_columns,
         projectable=True,
+        push_filter=push_filter,
     )
 )
