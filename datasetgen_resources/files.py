@@ -39,6 +39,13 @@ def is_s3(url: str) -> bool:
     return url.startswith("s3://")
 
 
+def safe_segment(key: str) -> str:
+    """A partition key as one file-name segment: folder separators become '__' and a key of
+    only dots cannot climb out of the folder (upload keys such as 'orders/2024/a.csv')."""
+    seg = key.replace("/", "__").replace("\\", "__")
+    return "_" + seg if seg.strip(".") == "" else seg
+
+
 def split_s3(url: str) -> tuple[str, str]:
     """(bucket, key) of an `s3://bucket/key` URL."""
     bucket, _, key = url.removeprefix("s3://").partition("/")

@@ -31,7 +31,9 @@ class ParquetIOManager(ConfigurableIOManager):
     def url_for(self, key_path: list[str], partition: str | None = None) -> str:
         base = self.base_url.rstrip("/")
         stem = "/".join(key_path)
-        return f"{base}/{stem}/{partition}.parquet" if partition else f"{base}/{stem}.parquet"
+        if partition is None:
+            return f"{base}/{stem}.parquet"
+        return f"{base}/{stem}/{files.safe_segment(partition)}.parquet"
 
     def handle_output(self, context: OutputContext, obj: pd.DataFrame) -> None:
         if obj is None:

@@ -112,9 +112,15 @@ def test_partition_placeholder_without_or_with_unsafe_key(tmp_path):
     no_key = r"contains \{partition\} but this run has no partition key"
     with pytest.raises(StepInputError, match=no_key):
         write(FRAME, StepContext(base_dir=tmp_path), path="out/{partition}.csv")
-    with pytest.raises(StepInputError, match=r"partition key '\.\./x' cannot be part of a file"):
-        write(FRAME, StepContext(base_dir=tmp_path, partition_key="../x"), path="{partition}.csv")
     assert list(tmp_path.iterdir()) == []
+    # upload keys with folders or dots stay one file name inside the folder
+    for key, name in (("../x", "..__x.csv"), ("orders/2024/a b.csv", "orders__2024__a b.csv.csv"),
+                      ("..", "_...csv")):
+        out = write(FRAME, StepContext(base_dir=tmp_path / "o", partition_key=key),
+                    path="{partition}.csv").report["path"]
+        assert out == str(tmp_path / "o" / name)
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == sorted(
+        ["..__x.csv", "orders__2024__a b.csv.csv", "_...csv"])
 
 
 def test_failed_parquet_write_leaves_the_previous_file_intact(ctx, tmp_path):

@@ -89,12 +89,7 @@ def target(config: WriteConfig, ctx: StepContext) -> str:
                 f"field 'path': '{path}' contains {PARTITION} but this run has no partition key",
                 fix="run the asset for a partition, or remove {partition} from `path:`",
             )
-        if "/" in key or "\\" in key or key in {".", ".."}:
-            raise StepInputError(
-                f"partition key '{key}' cannot be part of a file name",
-                fix="use partition keys without '/' or '\\\\'",
-            )
-        path = path.replace(PARTITION, key)
+        path = path.replace(PARTITION, files.safe_segment(key))
     return ctx.resolve(path)
 
 
