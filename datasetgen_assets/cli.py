@@ -80,17 +80,40 @@ def list_steps() -> None:
 @click.option("--quiet", is_flag=True, help="No progress display.")
 @click.option("--log-level", default="WARNING", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), help="Dagster's log.")
+@click.option("--upload", "upload_file", type=click.Path(exists=True, dir_okay=False),
+              help="Upload-triggered pipelines: put this file into the landing zone and run it.")
+@click.option("--partition", help="Upload-triggered pipelines: the landing-zone key to run.")
 def run(file: str, no_optimize: bool, select: tuple[str, ...], quiet: bool,
-        log_level: str) -> None:
+        log_level: str, upload_file: str | None, partition: str | None) -> None:
     """Materialize FILE's assets through Dagster, in process, with progress."""
     pipeline = _load(file)
+    if pipeline.spec.upload is not None:
+        if upload_file:
+            partition = land_upload(pipeline, upload_file)
+        if not partition:
+            err.print(f"{file}: pipeline '{pipeline.name}' runs once per upload; give --upload "
+                      "FILE or --partition KEY", markup=False)
+            sys.exit(2)
     code = run_pipeline(pipeline, optimized=not no_optimize, select=list(select), quiet=quiet,
-                        log_level=log_level)
+                        log_level=log_level, partition=partition)
     sys.exit(code)
 
 
+def land_upload(pipeline: Pipeline, path: str) -> str:
+    """Copy a file into the pipeline's landing prefix, as an upload would; returns its key."""
+    from datasetgen_resources import files
+    from datasetgen_resources.landing import landing_zone_from_env
+
+    assert pipeline.spec.upload is not None
+    key = pipeline.spec.upload.prefix + Path(path).name
+    files.write_bytes_atomic(landing_zone_from_env(pipeline.base_dir).url_for(key),
+                             Path(path).read_bytes())
+    return key
+
+
 def run_pipeline(pipeline: Pipeline, *, optimized: bool = True, select: list[str] | None = None,
-                 quiet: bool = False, log_level: str = "WARNING") -> int:
+                 quiet: bool = False, log_level: str = "WARNING",
+                 partition: str | None = None) -> int:
     """Materialize one pipeline in process on the local instance; prints a summary."""
     import dagster as dg
 
@@ -120,9 +143,11 @@ def run_pipeline(pipeline: Pipeline, *, optimized: bool = True, select: list[str
         unsubscribe = progress.subscribe(on_event)
         try:
             with dg.DagsterInstance.get() as instance:
+                if partition is not None:
+                    instance.add_dynamic_partitions(f"{pipeline.name}_uploads", [partition])
                 result = dg.materialize(
                     built["assets"], resources=datasetgen_resources(), instance=instance,
-                    selection=selection, raise_on_error=False,
+                    selection=selection, raise_on_error=False, partition_key=partition,
                     tags={"datasetgen/pipeline": pipeline.name},
                     run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
                 )

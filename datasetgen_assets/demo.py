@@ -7,10 +7,13 @@ import sys
 import time
 from pathlib import Path
 
-from datasetgen_assets.cli import console, run_pipeline
+from datasetgen_assets.cli import console, land_upload, run_pipeline
 from datasetgen_assets.instance import ensure_dagster_home
 from datasetgen_assets.pipeline.spec import discover_pipelines
 from datasetgen_resources.storage import default_data_url
+
+SAMPLE_UPLOAD = Path(__file__).resolve().parent.parent / "examples" / "uploads" / \
+    "orders_2024_06.csv"
 
 
 def main() -> int:
@@ -20,13 +23,20 @@ def main() -> int:
     failures = 0
     pipelines = discover_pipelines()
     for pipeline in pipelines:
-        failures += run_pipeline(pipeline) != 0
+        partition = None
+        if pipeline.spec.upload is not None:  # drop the sample upload, as a user would
+            partition = land_upload(pipeline, str(SAMPLE_UPLOAD))
+            console.print(f"uploaded {SAMPLE_UPLOAD.name} to the landing zone as {partition}",
+                          markup=False)
+        failures += run_pipeline(pipeline, partition=partition) != 0
     console.print(
         f"\n{len(pipelines)} pipelines materialized in {time.perf_counter() - started:.1f}s "
         f"({failures} failed)\n"
         f"  exports:         {root / 'out'}\n"
         f"  asset data:      {default_data_url()}\n"
         f"  Dagster history: {home}\n"
+        f"  landing zone:    {root / 'landing'} (drop CSVs into uploads/orders/ while "
+        "`make ui` runs: the upload sensor starts a run for each)\n"
         "Open the UI with `make ui` (runs `dagster dev`), then browse http://127.0.0.1:3000"
         , markup=False)
     return 1 if failures else 0

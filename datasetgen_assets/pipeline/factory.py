@@ -35,8 +35,10 @@ def _description(pipeline: Pipeline, node: PlanNode) -> str:
            f"({pipeline.file})."
 
 
-def build_asset(plan: Plan, node: PlanNode) -> dg.AssetsDefinition:
-    """One step as a Dagster asset."""
+def build_asset(plan: Plan, node: PlanNode,
+                partitions: dg.PartitionsDefinition | None = None) -> dg.AssetsDefinition:
+    """One step as a Dagster asset (partitioned per upload when the pipeline has an upload
+    trigger)."""
     pipeline = plan.pipeline
     st = REGISTRY[node.type]
     key = asset_key(pipeline.name, node.id)
@@ -45,6 +47,8 @@ def build_asset(plan: Plan, node: PlanNode) -> dg.AssetsDefinition:
     checks = [dg.AssetCheckSpec(name, asset=key, blocking=blocking, description=desc)
               for name, blocking, desc in st.check_specs(node.config)]
     plan_note = node.describe()
+    uploads = pipeline.spec.upload is not None
+    resource_keys = ({"landing"} if uploads else set()) | ({"llm"} if st.uses_llm else set())
 
     @dg.asset(
         key=key,
@@ -61,12 +65,19 @@ def build_asset(plan: Plan, node: PlanNode) -> dg.AssetsDefinition:
             "config": dg.MetadataValue.json(json.loads(node.config.model_dump_json())),
         },
         tags={"datasetgen/step_kind": st.kind},
+        partitions_def=partitions,
+        required_resource_keys=resource_keys or None,
+        pool="datasetgen_llm" if st.uses_llm else None,  # caps LLM steps across runs
     )
     def _compute(context, **kwargs: Any) -> Iterator[Any]:  # context: dagster checks its hint
         frames = [kwargs[f"in_{i}"] for i in range(len(node.inputs))]
         partition = context.partition_key if context.has_partition_key else None
         ctx = pipeline.context(node.id, partition_key=partition)
         ctx.log = context.log  # type: ignore[assignment]
+        if uploads and partition is not None:
+            ctx.upload_url = context.resources.landing.url_for(partition)
+        if st.uses_llm:  # a per-step child client: its usage is this asset's
+            ctx.llm = context.resources.llm.get_client().child()
         label = f"{pipeline.name}/{node.id}"
         progress.emit("start", label, type=node.type)
         try:
@@ -82,8 +93,12 @@ def build_asset(plan: Plan, node: PlanNode) -> dg.AssetsDefinition:
             raise
         progress.emit("done", label, rows=len(result.frame),
                       seconds=result.report.get("seconds"))
-        yield dg.Output(result.frame, metadata=step_metadata(result.frame, result.report,
-                                                             plan_note))
+        metadata = step_metadata(result.frame, result.report, plan_note)
+        if st.uses_llm:
+            from datasetgen_resources.llm.resource import llm_metadata
+
+            metadata.update(llm_metadata(ctx.llm))
+        yield dg.Output(result.frame, metadata=metadata)
         declared = {c.name for c in checks}
         for outcome in result.checks:
             if outcome.name not in declared:
@@ -104,7 +119,10 @@ def build_asset(plan: Plan, node: PlanNode) -> dg.AssetsDefinition:
 def build_pipeline(pipeline: Pipeline, optimized: bool = True) -> dict[str, Any]:
     """Assets, job and schedule of one pipeline."""
     plan = optimize(pipeline, enabled=optimized)
-    assets = [build_asset(plan, node) for node in plan.nodes.values()]
+    trigger = pipeline.spec.upload
+    partitions = (dg.DynamicPartitionsDefinition(name=f"{pipeline.name}_uploads")
+                  if trigger else None)
+    assets = [build_asset(plan, node, partitions) for node in plan.nodes.values()]
     job = dg.define_asset_job(
         name=f"{pipeline.name}_job",
         selection=dg.AssetSelection.groups(pipeline.name),
@@ -121,7 +139,13 @@ def build_pipeline(pipeline: Pipeline, optimized: bool = True) -> dict[str, Any]
             default_status=dg.DefaultScheduleStatus.RUNNING,
             description=f"From `schedule:` in {pipeline.file}.",
         ))
-    return {"plan": plan, "assets": assets, "jobs": [job], "schedules": schedules}
+    sensors = []
+    if trigger is not None and partitions is not None:
+        from sensors.uploads import build_upload_sensor
+
+        sensors.append(build_upload_sensor(pipeline.name, trigger, job, partitions))
+    return {"plan": plan, "assets": assets, "jobs": [job], "schedules": schedules,
+            "sensors": sensors}
 
 
 def build_definitions(pipelines: list[Pipeline], resources: dict[str, Any],
@@ -130,10 +154,12 @@ def build_definitions(pipelines: list[Pipeline], resources: dict[str, Any],
     assets: list[Any] = []
     jobs: list[Any] = []
     schedules: list[Any] = []
+    all_sensors = list(sensors or [])
     for p in pipelines:
         built = build_pipeline(p)
         assets += built["assets"]
         jobs += built["jobs"]
         schedules += built["schedules"]
-    return dg.Definitions(assets=assets, jobs=jobs, schedules=schedules, sensors=sensors or [],
+        all_sensors += built["sensors"]
+    return dg.Definitions(assets=assets, jobs=jobs, schedules=schedules, sensors=all_sensors,
                           resources=resources)

@@ -8,6 +8,7 @@ dependencies, wrong number of inputs and unknown columns where the schema is kno
 from __future__ import annotations
 
 import graphlib
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -46,6 +47,23 @@ class OptimizeSpec(BaseModel):
     join_reorder: bool = Field(True, description="Join the smallest inputs of inner joins first.")
 
 
+class UploadTrigger(BaseModel):
+    """Run the pipeline once per file uploaded to the landing zone (one dynamic partition
+    per upload)."""
+
+    model_config = ConfigDict(extra="forbid")
+    prefix: str = Field("", description="Key prefix inside the landing zone, e.g. uploads/orders/.")
+    pattern: str = Field("*", description="File-name pattern, e.g. *.csv.")
+    max_size_mb: float = Field(200, gt=0, description="Larger uploads are skipped and reported.")
+    max_runs_per_tick: int = Field(50, ge=1, le=1000, description="Cap of runs per sensor tick.")
+    interval_seconds: int = Field(30, ge=1, description="How often the sensor lists uploads.")
+
+
+class TriggerSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    upload: UploadTrigger | None = Field(None, description="Start a run per uploaded file.")
+
+
 class StepSpec(BaseModel):
     """One step as written in the YAML file."""
 
@@ -74,7 +92,12 @@ class PipelineSpec(BaseModel):
     schedule: str | None = Field(None, description="Cron string; becomes a Dagster schedule.")
     timezone: str = Field("UTC", description="Time zone of the schedule.")
     optimize: OptimizeSpec | bool = Field(default_factory=OptimizeSpec)
+    trigger: TriggerSpec | None = Field(None, description="Sensor-triggered runs.")
     steps: list[StepSpec] = Field(min_length=1, description="The steps, in any order.")
+
+    @property
+    def upload(self) -> UploadTrigger | None:
+        return self.trigger.upload if self.trigger else None
 
     @field_validator("schedule")
     @classmethod
@@ -306,6 +329,12 @@ def parse_pipeline(
                     line=_line(lines, (*at, "depends_on")), step=step.id, field="depends_on",
                     fix=f"use one of: {', '.join(i for i in ids if i != step.id)}",
                 ))
+        if "{upload}" in json.dumps(step.config) and spec.upload is None:
+            errors.append(PipelineError(
+                "'{upload}' names the uploaded file, but the pipeline has no upload trigger",
+                file=file, line=_line(lines, (*at, "config")), step=step.id, field="config",
+                fix="add 'trigger: {upload: {prefix: ..., pattern: ...}}' to the pipeline",
+            ))
         n = len(step.depends_on)
         if n < st.min_inputs or (st.max_inputs is not None and n > st.max_inputs):
             want = (

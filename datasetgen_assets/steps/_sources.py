@@ -130,6 +130,8 @@ def read_files(
 
 def local_file(config: FileSourceConfig, ctx: StepContext) -> str | None:
     """The resolved path when `config.path` is one existing, non-empty local file."""
+    if "{upload}" in config.path and ctx.upload_url is None:
+        return None
     path = ctx.resolve(config.path)
     if "://" in path or glob.has_magic(path):
         return None
@@ -137,7 +139,10 @@ def local_file(config: FileSourceConfig, ctx: StepContext) -> str | None:
 
 
 def local_files(config: FileSourceConfig, ctx: StepContext) -> list[str] | None:
-    """All matching local files, or None for remote paths or when nothing matches."""
+    """All matching local files, or None for remote paths, the per-run `{upload}` or when
+    nothing matches."""
+    if "{upload}" in config.path and ctx.upload_url is None:
+        return None
     path = ctx.resolve(config.path)
     if "://" in path:
         return None

@@ -55,11 +55,22 @@ class StepContext:
     base_dir: Path = field(default_factory=Path.cwd)
     partition_key: str | None = None
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("datasetgen"))
+    upload_url: str | None = None  # the uploaded file of this run's partition (upload trigger)
     llm: Any = None  # the LLM client, set for step types with uses_llm=True
     previous: pd.DataFrame | None = None  # this asset's previous materialization, if asked for
 
     def resolve(self, path: str) -> str:
-        """Absolute local path, or the URL unchanged (s3://, http://)."""
+        """Absolute local path, or the URL unchanged (s3://, http://); `{upload}` is the file
+        uploaded for this run's partition."""
+        if "{upload}" in path:
+            if self.upload_url is None:
+                from datasetgen_assets.errors import StepInputError
+
+                raise StepInputError(
+                    f"'{path}' reads the uploaded file, but this run has no upload partition",
+                    fix="let the upload sensor start it, or pick an upload partition to run",
+                )
+            path = path.replace("{upload}", self.upload_url)
         if "://" in path:
             return path
         p = Path(os.path.expandvars(os.path.expanduser(path)))
