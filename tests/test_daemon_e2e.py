@@ -1,0 +1,104 @@
+"""End to end under the daemon: PostgreSQL instance storage, `dagster-daemon` with the code
+location, a CSV uploaded to a real S3 server -> one successful run of that upload's partition."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from tests.fixtures.services import POSTGRES_URL, require_service
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def postgres_db():
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    db = f"dg_e2e_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{db}"'))
+    yield POSTGRES_URL.rsplit("/", 1)[0] + "/" + db
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.mark.service
+@pytest.mark.slow
+def test_upload_to_s3_runs_its_partition_under_the_daemon(s3, postgres_db, tmp_path,
+                                                          monkeypatch):
+    project = tmp_path / "project"
+    (project / "pipelines").mkdir(parents=True)
+    text = (ROOT / "pipelines" / "order_uploads.yaml").read_text()
+    (project / "pipelines" / "order_uploads.yaml").write_text(
+        text.replace("max_size_mb: 50}", "max_size_mb: 50, interval_seconds: 2}"))
+    (project / "pyproject.toml").write_text("")  # marks the project folder
+    home = tmp_path / "home"
+    env = {
+        "DAGSTER_HOME": str(home), "DATASETGEN_POSTGRES_URL": postgres_db,
+        "DATASETGEN_PROJECT_DIR": str(project),
+        "DATASETGEN_LANDING_URL": s3.url("landing"),
+        "DATASETGEN_DATA_URL": s3.url("assets"),
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    from datasetgen_assets.instance import ensure_dagster_home
+
+    ensure_dagster_home(project)
+    daemon = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w",
+         str(ROOT / "workspace.yaml")],
+        cwd=ROOT, env=dict(os.environ), stdout=(tmp_path / "daemon.log").open("wb"),
+        stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        key = "uploads/orders/June orders ü.csv"
+        body = (ROOT / "examples" / "uploads" / "orders_2024_06.csv").read_bytes()
+        time.sleep(3)  # let the daemon start; the upload sensor's first tick sees nothing
+        uploaded = time.monotonic()
+        s3.server.client().put_object(Bucket=s3.bucket, Key=s3.key(f"landing/{key}"), Body=body)
+        with dg.DagsterInstance.get() as instance:
+            assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+            run = None
+            deadline = time.monotonic() + 240
+            while time.monotonic() < deadline:
+                runs = instance.get_runs(dg.RunsFilter(tags={"datasetgen/upload_key": key}))
+                if runs and runs[0].status in (dg.DagsterRunStatus.SUCCESS,
+                                               dg.DagsterRunStatus.FAILURE):
+                    run = runs[0]
+                    break
+                time.sleep(1)
+            log = (tmp_path / "daemon.log").read_text(errors="replace")[-3000:]
+            assert run is not None, "no finished run for the upload; daemon log:\n" + log
+            seconds = time.monotonic() - uploaded
+            assert run.status == dg.DagsterRunStatus.SUCCESS, log
+            assert run.tags["dagster/partition"] == key
+            print(f"upload -> run success: {seconds:.1f}s")
+            mat = instance.get_latest_materialization_event(
+                dg.AssetKey(["order_uploads", "stored"]))
+            assert mat is not None and mat.dagster_event.partition == key
+            # a second tick does not start the same upload again
+            time.sleep(5)
+            assert len(instance.get_runs(dg.RunsFilter(
+                tags={"datasetgen/upload_key": key}))) == 1
+        stored = s3.server.client().get_object(
+            Bucket=s3.bucket,
+            Key=s3.key("assets/order_uploads/stored/uploads__orders__June orders ü.csv.parquet"))
+        import io
+
+        out = pd.read_parquet(io.BytesIO(stored["Body"].read()))
+        src = pd.read_csv(ROOT / "examples" / "uploads" / "orders_2024_06.csv")
+        assert len(out) == src.status.isin(["paid", "shipped"]).sum()
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        daemon.wait(timeout=60)
