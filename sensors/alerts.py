@@ -17,7 +17,8 @@ def failure_payload(job_name: str, run_id: str, message: str) -> dict[str, Any]:
 
 
 def deliver(payload: dict[str, Any], log: Any) -> bool:
-    """Log the alert; post it to the webhook when configured. True when posted."""
+    """Log the alert; post it to the webhook ($DATASETGEN_ALERT_WEBHOOK_URL) when set.
+    True when posted."""
     log.error(f"ALERT {payload['event']}: job {payload['job']} run {payload['run_id']}: "
               f"{payload['message']}")
     url = os.environ.get("DATASETGEN_ALERT_WEBHOOK_URL")
@@ -37,3 +38,37 @@ def run_failure_alert(context: dg.RunFailureSensorContext) -> None:
     run = context.dagster_run
     deliver(failure_payload(run.job_name, run.run_id, context.failure_event.message or ""),
             context.log)
+
+
+def check_failure_payload(asset: str, check: str, description: str, run_id: str) -> dict[str, Any]:
+    """The alert body of a failed asset check (no data values: counts and names only)."""
+    return {"event": "quality_check_failed", "job": asset, "run_id": run_id,
+            "message": f"check '{check}' failed on {asset}: {description}"[:2000]}
+
+
+@dg.sensor(name="quality_failure_alert", minimum_interval_seconds=30,
+           default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Alerts on every failed asset check (quality gate) since the last tick.")
+def quality_failure_alert(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+    instance = context.instance
+    kind = dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    if context.cursor is None:  # first tick: alert from now on, not on history
+        latest = instance.get_event_records(dg.EventRecordsFilter(event_type=kind), limit=1)
+        context.update_cursor(str(latest[0].storage_id if latest else 0))
+        return dg.SkipReason("started watching asset checks")
+    records = instance.get_event_records(
+        dg.EventRecordsFilter(event_type=kind, after_cursor=int(context.cursor)),
+        limit=500, ascending=True)
+    failed = 0
+    for record in records:
+        evaluation = record.event_log_entry.dagster_event.event_specific_data
+        if evaluation.passed:
+            continue
+        failed += 1
+        description = (evaluation.description or "").strip() or "failed"
+        deliver(check_failure_payload(evaluation.asset_key.to_user_string(),
+                                      evaluation.check_name, description, record.run_id),
+                context.log)
+    if records:
+        context.update_cursor(str(records[-1].storage_id))
+    return dg.SkipReason(f"{len(records)} check results, {failed} failed (alerted)")
