@@ -1,4 +1,8 @@
-"""`python -m bench` (or `make bench`): run the benchmarks and print ratios."""
+"""`python -m bench [SUITE ...]` (or `make bench`): run benchmark suites and print ratios.
+
+Each suite compares against a named baseline in the same run. Results are also written to
+bench/results/<suite>-<time>.json.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +10,16 @@ import argparse
 import json
 import os
 import platform
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.foundation import run_all
 
+def foundation(args: argparse.Namespace) -> dict:
+    from bench.foundation import run_all
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="DatasetGen benchmarks")
-    parser.add_argument("--rows", type=int, default=1_000_000, help="rows per joined table")
-    args = parser.parse_args()
     res = run_all(args.rows)
     d, f, p = res["demo"], res["filter_pushdown"], res["projection_pushdown"]
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
-          f"python {platform.python_version()}")
     print(f"demo (all shipped pipelines, in process): {d['demo_seconds']:.2f}s")
     print(f"filter pushdown: join {f['rows_in']:,} x {f['rows_in']:,} rows then keep "
           f"{f['rows_out']:,}: without optimizer {f['plain_s']:.2f}s, with {f['optimized_s']:.2f}s"
@@ -28,10 +28,47 @@ def main() -> None:
           f"bytes read {p['bytes_plain']:,} -> {p['bytes_optimized']:,} "
           f"({p['bytes_ratio']}x fewer); time {p['plain_s']:.2f}s -> {p['optimized_s']:.2f}s "
           f"({p['ratio']}x faster)")
+    return res
+
+
+def uploads(args: argparse.Namespace) -> dict:
+    from bench.uploads import run_all
+
+    res = run_all()
+    for where, r in res.items():
+        if "error" in r:
+            print(f"upload sensor tick ({where}): skipped: {r['error']}")
+            continue
+        print(f"upload sensor tick ({where}): {r['objects']:,} objects, {r['new']} new: "
+              f"bare listing {r['list_s']:.2f}s, full tick {r['tick_s']:.2f}s "
+              f"({r['overhead']}x the listing)")
+    return res
+
+
+SUITES: dict[str, Callable[[argparse.Namespace], dict]] = {
+    "foundation": foundation,
+    "uploads": uploads,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="DatasetGen benchmarks")
+    parser.add_argument("suites", nargs="*",
+                        help=f"which to run (default: all of {', '.join(SUITES)})")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows per joined table")
+    args = parser.parse_args()
+    unknown = [s for s in args.suites if s not in SUITES]
+    if unknown:
+        parser.error(f"unknown suite {unknown[0]!r}; choose from {', '.join(SUITES)}")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+          f"python {platform.python_version()}")
     out = Path("bench/results")
     out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    (out / f"foundation-{stamp}.json").write_text(json.dumps(res, indent=2))
+    for name in args.suites or list(SUITES):
+        print(f"\n== {name}")
+        res = SUITES[name](args)
+        (out / f"{name}-{stamp}.json").write_text(json.dumps(res, indent=2, default=str))
 
 
 if __name__ == "__main__":
