@@ -6,6 +6,7 @@ from typing import Any
 
 import dagster as dg
 
+from datasetgen_assets.executors import executor_name
 from datasetgen_assets.pipeline.spec import UploadTrigger
 from datasetgen_resources.landing import LandingZone
 from sensors.cursor import Cursor, plan_tick
@@ -13,11 +14,13 @@ from sensors.cursor import Cursor, plan_tick
 MB = 1024 * 1024
 
 
-def upload_run_request(key: str, etag: str, size: int, pipeline: str) -> dg.RunRequest:
+def upload_run_request(key: str, etag: str, size: int, pipeline: str,
+                       in_process: bool = False) -> dg.RunRequest:
     """The run for one upload; Dagster drops a second request with the same run key."""
     return dg.RunRequest(
         run_key=f"{key}@{etag}",
         partition_key=key,
+        run_config={"execution": {"config": {"in_process": {}}}} if in_process else {},
         tags={"datasetgen/pipeline": pipeline, "datasetgen/upload_key": key[:255],
               "datasetgen/upload_etag": etag, "datasetgen/upload_bytes": str(size)},
     )
@@ -43,7 +46,9 @@ def build_upload_sensor(pipeline: str, trigger: UploadTrigger, job: Any,
                          max_runs=trigger.max_runs_per_tick)
         for obj, reason in plan.skipped:
             context.log.warning(f"upload skipped: {obj.key}: {reason}")
-        runs = [upload_run_request(o.key, o.etag, o.size, pipeline) for o in plan.to_run]
+        in_process = trigger.in_process and executor_name() == "multiprocess"  # the default
+        runs = [upload_run_request(o.key, o.etag, o.size, pipeline, in_process)
+                for o in plan.to_run]
         context.log.info(f"{len(runs)} new uploads, {len(plan.skipped)} skipped, "
                          f"{plan.waiting} waiting; tick {time.perf_counter() - started:.2f}s")
         adds = [partitions.build_add_request([o.key for o in plan.to_run])] if runs else []

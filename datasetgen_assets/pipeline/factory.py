@@ -13,6 +13,7 @@ from typing import Any
 import dagster as dg
 
 from datasetgen_assets.errors import DatasetGenError
+from datasetgen_assets.executors import executor_for_env
 from datasetgen_assets.pipeline import progress
 from datasetgen_assets.pipeline.execute import run_node
 from datasetgen_assets.pipeline.metadata import step_metadata
@@ -162,4 +163,4 @@ def build_definitions(pipelines: list[Pipeline], resources: dict[str, Any],
         schedules += built["schedules"]
         all_sensors += built["sensors"]
     return dg.Definitions(assets=assets, jobs=jobs, schedules=schedules, sensors=all_sensors,
-                          resources=resources)
+                          resources=resources, executor=executor_for_env())

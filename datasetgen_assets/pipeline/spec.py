@@ -57,6 +57,9 @@ class UploadTrigger(BaseModel):
     max_size_mb: float = Field(200, gt=0, description="Larger uploads are skipped and reported.")
     max_runs_per_tick: int = Field(50, ge=1, le=1000, description="Cap of runs per sensor tick.")
     interval_seconds: int = Field(30, ge=1, description="How often the sensor lists uploads.")
+    in_process: bool = Field(
+        True, description="Run each upload's steps in one process (no process start per step;"
+        " per-file runs are small). Ignored when DATASETGEN_EXECUTOR names another executor.")
 
 
 class TriggerSpec(BaseModel):
