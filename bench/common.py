@@ -24,12 +24,22 @@ def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
     return best, out
 
 
-def materialize_file(path: Path, data_dir: Path, optimized: bool) -> dg.ExecuteInProcessResult:
-    """Materialize every step of a pipeline file through Dagster, in process."""
-    built = build_pipeline(load_pipeline(path), optimized=optimized)
+def materialize_file(path: Path, data_dir: Path, optimized: bool,
+                     upload: Path | None = None) -> dg.ExecuteInProcessResult:
+    """Materialize every step of a pipeline file through Dagster, in process; an
+    upload-triggered pipeline gets `upload` as its file."""
+    pipeline = load_pipeline(path)
+    built = build_pipeline(pipeline, optimized=optimized)
+    instance = dg.DagsterInstance.ephemeral()
+    partition = None
+    if pipeline.spec.upload is not None and upload is not None:
+        from datasetgen_assets.cli import land_upload
+
+        partition = land_upload(pipeline, str(upload))
+        instance.add_dynamic_partitions(f"{pipeline.name}_uploads", [partition])
     result = dg.materialize(
-        built["assets"], resources=datasetgen_resources(str(data_dir)),
-        instance=dg.DagsterInstance.ephemeral(),
+        built["assets"], resources=datasetgen_resources(str(data_dir)), instance=instance,
+        partition_key=partition,
         run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
     )
     if not result.success:
