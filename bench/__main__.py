@@ -45,8 +45,17 @@ def uploads(args: argparse.Namespace) -> dict:
     return res
 
 
+def profiling(args: argparse.Namespace) -> dict:
+    from bench.profiling import format_profiling, run_profiling
+
+    res = run_profiling(args.rows)
+    print(format_profiling(res))
+    return res
+
+
 SUITES: dict[str, Callable[[argparse.Namespace], dict]] = {
     "foundation": foundation,
+    "profiling": profiling,
     "uploads": uploads,
 }
 

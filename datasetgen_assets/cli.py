@@ -47,7 +47,7 @@ def validate(files: tuple[str, ...]) -> None:
             continue
         known = sum(1 for c in p.columns.values() if c is not None)
         console.print(f"✓ {file}: pipeline '{p.name}', {len(p.order)} steps "
-                      f"(columns known for {known})", markup=False)
+                      f"(columns known for {known})", markup=False, soft_wrap=True)
     sys.exit(2 if failed else 0)
 
 
