@@ -53,9 +53,27 @@ def profiling(args: argparse.Namespace) -> dict:
     return res
 
 
+def quality(args: argparse.Namespace) -> dict:
+    from bench.quality import report, run
+
+    res = run()
+    print(report(res))
+    return res
+
+
+def pii(args: argparse.Namespace) -> dict:
+    from bench.pii import report, run
+
+    res = run()
+    print(report(res))
+    return res
+
+
 SUITES: dict[str, Callable[[argparse.Namespace], dict]] = {
     "foundation": foundation,
     "profiling": profiling,
+    "quality": quality,
+    "pii": pii,
     "uploads": uploads,
 }
 

@@ -2,7 +2,7 @@
 request. Naive (one row per call, sequential) vs ours (batched, concurrent), the ideal bound
 ceil(N/batch)/concurrency x latency, and a rerun from the cache (must make 0 calls).
 
-`python -m bench.llm [--rows 1000] [--latency 0.3] [--batch 20] [--concurrency 10]`"""
+`python -m bench.llm [--rows 1000] [--latency 0.3] [--batch 40] [--concurrency 5]`"""
 
 from __future__ import annotations
 
@@ -33,8 +33,8 @@ def _spec(emu: EmulatorProcess, concurrency: int) -> ProviderSpec:
                         max_retries=2, timeout_s=30)
 
 
-def run_llm_bench(rows: int = 1000, latency: float = 0.3, batch: int = 20,
-                  concurrency: int = 10, naive_rows: int | None = None) -> dict[str, Any]:
+def run_llm_bench(rows: int = 1000, latency: float = 0.3, batch: int = 40,
+                  concurrency: int = 5, naive_rows: int | None = None) -> dict[str, Any]:
     data = [{"sku": f"SKU-{i:05d}", "title": f"Product number {i} with a plain name"}
             for i in range(rows)]
     want = [emulated_answer(r, SCHEMA) for r in data]
@@ -114,8 +114,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rows", type=int, default=1000)
     ap.add_argument("--latency", type=float, default=0.3)
-    ap.add_argument("--batch", type=int, default=20)
-    ap.add_argument("--concurrency", type=int, default=10)
+    ap.add_argument("--batch", type=int, default=40)
+    ap.add_argument("--concurrency", type=int, default=5)
     ap.add_argument("--naive-rows", type=int, default=None,
                     help="run naive on fewer rows and extrapolate (quick checks only)")
     a = ap.parse_args()

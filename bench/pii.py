@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+AREAS = (212, 415, 312, 617, 202, 305, 713, 206, 503, 404, 646, 818)
 ENTITY_OF = {"name": "PERSON", "email": "EMAIL_ADDRESS", "phone": "PHONE_NUMBER"}
 
 
@@ -27,11 +28,13 @@ def generate(rows: int, seed: int = 7) -> tuple[pd.DataFrame, list[tuple[int, st
     data: dict[str, list[str]] = {"name": [], "email": [], "phone": [], "note": [], "id": []}
     truth = []
     for i in range(rows):
-        name, email, phone = f.name(), f.email(), f.numerify("(###) ###-####")
+        name, email = f.name(), f.email()
+        phone = f"({f.random_element(AREAS)}) {f.random_int(200, 999)}-{f.numerify('####')}"
         for col, val in (("name", name), ("email", email), ("phone", phone)):
             data[col].append(val)
             truth.append((i, col, ENTITY_OF[col], 0, len(val)))
-        who, city, tel = f.first_name() + " " + f.last_name(), f.city(), f.numerify("###-###-####")
+        who, city = f.first_name() + " " + f.last_name(), f.city()
+        tel = f"{f.random_element(AREAS)}-{f.random_int(200, 999)}-{f.numerify('####')}"
         head = f"Customer {who} from {city} asked us to call back on "
         note = head + tel + f" about order {f.random_int(1000, 99999)}."
         truth.append((i, "note", "PERSON", 9, 9 + len(who)))

@@ -226,3 +226,31 @@ steps:
     assert log.count("STEP_WORKER_STARTING") == 3
     joined = pd.read_parquet(tmp_path / "assets" / "mp" / "j.parquet")
     assert joined.to_dict("records") == [{"k": 2, "a": 20, "b": "x"}, {"k": 3, "a": 30, "b": "y"}]
+
+
+def test_quality_step_compares_with_its_previous_materialization(tmp_path):
+    (tmp_path / "p.yaml").write_text(f"""
+name: shift
+steps:
+  - {{id: src, type: csv, config: {{path: {tmp_path}/d.csv}}}}
+  - {{id: q, type: quality_validation, depends_on: [src],
+     config: {{min_quality_score: 0, data_docs: false}}}}
+""")
+    assets = build_pipeline(load_pipeline(tmp_path / "p.yaml"))["assets"]
+    res = datasetgen_resources(str(tmp_path / "a"))
+    with dg.DagsterInstance.ephemeral() as instance:
+        reports = []
+        for values in (range(100), range(1000, 1100)):  # the second run moved far away
+            (tmp_path / "d.csv").write_text("x\n" + "\n".join(map(str, values)) + "\n")
+            result = dg.materialize(assets, instance=instance, resources=res)
+            [mat] = [m.event_specific_data.materialization
+                     for m in result.get_asset_materialization_events()
+                     if m.asset_key.path[-1] == "q"]
+            reports.append(mat.metadata["report"].value)
+            shift_check = [c for c in result.get_asset_check_evaluations()
+                           if c.check_name == "statistical_anomalies"]
+    first, second = (r["distribution_shift"] for r in reports)
+    assert first["compared"] is False and second["compared"] is True
+    assert second["previous_rows"] == 100
+    assert reports[1]["issues_by_family"]["statistical_anomalies"]
+    assert shift_check and not shift_check[0].passed

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from datasetgen_assets.cli import main
 from datasetgen_assets.pipeline.factory import build_pipeline
+from datasetgen_assets.pipeline.metadata import table_schema
 from datasetgen_assets.pipeline.spec import load_pipeline
 from datasetgen_assets.profiling import (
     SEMANTIC_TYPES,
@@ -28,7 +29,6 @@ from datasetgen_assets.profiling import (
     profile_datasets,
     profile_frame,
     profile_url,
-    table_schema,
 )
 from datasetgen_assets.steps.registry import StepContext, get_step_type
 from datasetgen_resources import datasetgen_resources

@@ -36,6 +36,31 @@ def _description(pipeline: Pipeline, node: PlanNode) -> str:
            f"({pipeline.file})."
 
 
+def previous_output(instance: dg.DagsterInstance, key: dg.AssetKey, log: Any) -> Any:
+    """The asset's last stored output (for comparisons such as distribution shift), read from
+    the path its latest materialization recorded; None when there is none or it is gone."""
+    import io
+
+    import pandas as pd
+
+    from datasetgen_resources import files
+
+    event = instance.get_latest_materialization_event(key)
+    mat = event.asset_materialization if event else None
+    path = mat.metadata.get("path") if mat else None
+    if path is None:
+        return None
+    url = str(path.value)
+    try:
+        if files.is_s3(url):
+            return pd.read_parquet(io.BytesIO(files.read_bytes(url)))
+        return pd.read_parquet(url)
+    except Exception as exc:  # a comparison baseline is optional
+        log.warning(f"previous output of {key.to_user_string()} unreadable: "
+                    f"{type(exc).__name__}")
+        return None
+
+
 def build_asset(plan: Plan, node: PlanNode,
                 partitions: dg.PartitionsDefinition | None = None) -> dg.AssetsDefinition:
     """One step as a Dagster asset (partitioned per upload when the pipeline has an upload
@@ -77,6 +102,8 @@ def build_asset(plan: Plan, node: PlanNode,
         ctx.log = context.log  # type: ignore[assignment]
         if uploads and partition is not None:
             ctx.upload_url = context.resources.landing.url_for(partition)
+        if st.wants_previous:
+            ctx.previous = previous_output(context.instance, key, context.log)
         if st.uses_llm:  # a per-step child client: its usage is this asset's
             ctx.llm = context.resources.llm.get_client().child()
         label = f"{pipeline.name}/{node.id}"

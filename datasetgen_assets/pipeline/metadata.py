@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pandas as pd
-from dagster import MetadataValue, TableColumn, TableSchema
+from dagster import MetadataValue, TableColumn, TableColumnConstraints, TableSchema
 
 PREVIEW_ROWS = 10
 MAX_CELL = 60
@@ -15,6 +15,16 @@ MAX_CELL = 60
 def column_schema(frame: pd.DataFrame) -> TableSchema:
     return TableSchema(columns=[TableColumn(name=str(c), type=str(t))
                                 for c, t in frame.dtypes.items()])
+
+
+def table_schema(columns: list[dict[str, Any]]) -> TableSchema:
+    """A TableSchema from a step's `column_schema` report (name, type, description,
+    nullable, unique), e.g. the profile's semantic types."""
+    return TableSchema(columns=[
+        TableColumn(name=c["name"], type=c["type"], description=c.get("description") or None,
+                    constraints=TableColumnConstraints(nullable=c.get("nullable", True),
+                                                       unique=c.get("unique", False)))
+        for c in columns])
 
 
 def preview_markdown(frame: pd.DataFrame, masked: set[str] | None = None) -> str:
@@ -44,10 +54,31 @@ def jsonable(value: Any) -> Any:
 
 def step_metadata(frame: pd.DataFrame, report: dict[str, Any], plan_note: str,
                   masked: set[str] | None = None) -> dict[str, Any]:
+    """Row count, column schema, a preview (PII masked), the report and the plan. A report may
+    add `markdown` (shown as `markdown_label`, default "summary"), a richer `column_schema`
+    and files to link (`data_docs`, `schema_path`). Masked in the preview: `masked`, the
+    step's `pii_columns` and columns whose first rows look like PII."""
+    from datasetgen_assets.quality.pii_regex import pii_columns
+
+    masked = set(masked or ()) | set(report.get("pii_columns") or ()) | pii_columns(frame)
+    report = dict(report)
+    extra: dict[str, Any] = {}
+    if isinstance(report.get("markdown"), str):
+        label = str(report.pop("markdown_label", "summary"))
+        extra[label] = MetadataValue.md(report.pop("markdown"))
+    for key in ("data_docs", "schema_path"):
+        if isinstance(report.get(key), str):
+            extra[key] = MetadataValue.path(report[key])
+    schema = column_schema(frame)
+    rich = report.get("column_schema")
+    if isinstance(rich, list) and rich and {c.get("name") for c in rich} == set(map(str,
+                                                                                  frame.columns)):
+        schema = table_schema(rich)
     return {
         "dagster/row_count": MetadataValue.int(len(frame)),
-        "dagster/column_schema": column_schema(frame),
+        "dagster/column_schema": schema,
         "preview": MetadataValue.md(preview_markdown(frame, masked)),
         "report": MetadataValue.json(jsonable(report)),
         "plan": MetadataValue.text(plan_note),
+        **extra,
     }

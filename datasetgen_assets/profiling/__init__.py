@@ -12,7 +12,7 @@ read instead of re-inferring types.
 from datasetgen_assets.profiling.coerce import coerce_series, coerce_to_profile
 from datasetgen_assets.profiling.core import profile_datasets, profile_frame
 from datasetgen_assets.profiling.options import DEFAULT_NULL_TOKENS, ProfileOptions
-from datasetgen_assets.profiling.report import column_schema, markdown, table_schema
+from datasetgen_assets.profiling.report import column_schema, markdown
 from datasetgen_assets.profiling.schema import (
     SEMANTIC_TYPES,
     ColumnProfile,
@@ -43,5 +43,4 @@ __all__ = [
     "profile_frame",
     "profile_url",
     "save_profile",
-    "table_schema",
 ]

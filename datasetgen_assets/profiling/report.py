@@ -187,14 +187,3 @@ def column_schema(profile: DatasetProfile) -> list[dict[str, Any]]:
     return [{"name": c.name, "type": type_details(c), "description": c.description,
              "nullable": c.null_count > 0, "unique": c.count > 0 and c.unique_count == c.count}
             for c in profile.columns]
-
-
-def table_schema(columns: list[dict[str, Any]]) -> Any:
-    """A dagster TableSchema from `column_schema(...)` (imports Dagster; not for steps)."""
-    from dagster import TableColumn, TableColumnConstraints, TableSchema
-
-    return TableSchema(columns=[
-        TableColumn(name=c["name"], type=c["type"], description=c.get("description") or None,
-                    constraints=TableColumnConstraints(nullable=c.get("nullable", True),
-                                                       unique=c.get("unique", False)))
-        for c in columns])

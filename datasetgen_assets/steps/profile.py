@@ -68,6 +68,7 @@ def run(inputs: list[pd.DataFrame], config: ProfileConfig, ctx: StepContext) -> 
         "sampled": f"type inference and patterns on up to {options.sample_size:,} distinct "
                    "values per column; counts, nulls, uniques and stats are exact",
         "markdown": markdown(profile),
+        "markdown_label": "profile",
         "column_schema": column_schema(profile),
     }
     if profile.column_count <= MAX_INLINE_COLUMNS:  # wider: only in the schema document

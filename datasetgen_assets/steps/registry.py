@@ -151,6 +151,7 @@ class StepType:
     check_specs: ChecksFn = _no_checks
     projectable: bool = False  # a source whose config has `columns:` it reads exclusively
     uses_llm: bool = False  # the factory gives ctx.llm from the `llm` resource
+    wants_previous: bool = False  # the factory gives ctx.previous: the last stored output
     # a source that can apply a filter condition while reading (e.g. as SQL WHERE)
     push_filter: Callable[[Any, str], Any] | None = None
 

@@ -1,0 +1,1 @@
+"""Quality validation internals: rule families, Great Expectations checks, score, report."""
