@@ -69,9 +69,18 @@ def pii(args: argparse.Namespace) -> dict:
     return res
 
 
+def llm(args: argparse.Namespace) -> dict:
+    from bench.llm import report, run_llm_bench
+
+    res = run_llm_bench()
+    print(report(res))
+    return res
+
+
 SUITES: dict[str, Callable[[argparse.Namespace], dict]] = {
     "foundation": foundation,
     "profiling": profiling,
+    "llm": llm,
     "quality": quality,
     "pii": pii,
     "uploads": uploads,

@@ -55,9 +55,15 @@ def validate(files: tuple[str, ...]) -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 def explain(file: str) -> None:
     """Print FILE's plan before and after optimization and the rules that fired."""
+    from datasetgen_assets.commands.llm import llm_cost_lines
     from datasetgen_assets.pipeline.optimizer import explain as explain_plan
+    from datasetgen_assets.pipeline.optimizer import optimize
 
-    console.print(explain_plan(_load(file)), markup=False, soft_wrap=True)
+    pipeline = _load(file)
+    console.print(explain_plan(pipeline), markup=False, soft_wrap=True)
+    lines = llm_cost_lines(optimize(pipeline))
+    if lines:
+        console.print("\n" + "\n".join(lines), markup=False, soft_wrap=True)
 
 
 @main.command("steps")

@@ -68,3 +68,25 @@ def test_steps_lists_registered_types():
     for name in ("csv", "json", "excel", "parquet", "sql", "rest_api", "filter", "select",
                  "join", "aggregate", "sort", "custom_python", "write", "sql_table"):
         assert name in res.output
+
+
+def test_pipeline_llm_defaults_and_cost_estimate_in_explain(project):
+    (project / "llm.yaml").write_text("""
+name: cats
+llm: {tier: standard, max_cost_usd: 0.5}
+steps:
+  - {id: p, type: parquet, config: {path: examples/data/products.parquet}}
+  - {id: c, type: llm_process, depends_on: [p],
+     config: {mode: classify, prompt: "Product: {title}", labels: [a, b], output_column: cat}}
+  - {id: d, type: llm_process, depends_on: [c],
+     config: {mode: summarize, prompt: "{title}", output_column: s, tier: cheap}}
+""")
+    from datasetgen_assets.pipeline.spec import load_pipeline
+
+    p = load_pipeline(project / "llm.yaml")
+    assert (p.configs["c"].tier, p.configs["c"].max_cost_usd) == ("standard", 0.5)
+    assert p.configs["d"].tier == "cheap"  # the step's own setting wins
+    res = CliRunner().invoke(main, ["explain", "llm.yaml"])
+    assert res.exit_code == 0, res.output
+    assert "LLM cost estimate (before cache):" in res.output
+    assert "c (llm_process): 40 rows" in res.output and "budget $0.50" in res.output

@@ -13,7 +13,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from croniter import croniter
@@ -67,6 +67,16 @@ class TriggerSpec(BaseModel):
     upload: UploadTrigger | None = Field(None, description="Start a run per uploaded file.")
 
 
+class LLMDefaults(BaseModel):
+    """Defaults for the pipeline's LLM steps (a step's own setting wins)."""
+
+    model_config = ConfigDict(extra="forbid")
+    tier: Literal["cheap", "standard", "best"] | None = Field(
+        None, description="Model tier of LLM steps that name none.")
+    model: str | None = Field(None, description="Model of LLM steps that name none.")
+    max_cost_usd: float | None = Field(None, gt=0, description="Budget of each LLM step.")
+
+
 class StepSpec(BaseModel):
     """One step as written in the YAML file."""
 
@@ -96,6 +106,7 @@ class PipelineSpec(BaseModel):
     timezone: str = Field("UTC", description="Time zone of the schedule.")
     optimize: OptimizeSpec | bool = Field(default_factory=OptimizeSpec)
     trigger: TriggerSpec | None = Field(None, description="Sensor-triggered runs.")
+    llm: LLMDefaults | None = Field(None, description="Defaults for the LLM steps.")
     steps: list[StepSpec] = Field(min_length=1, description="The steps, in any order.")
 
     @property
@@ -262,6 +273,16 @@ def _allowed_keys(model: type[BaseModel]) -> dict[str, None]:
 # ----------------------------------------------------------------------------- loading
 
 
+def with_llm_defaults(config: StepConfig, defaults: LLMDefaults | None) -> StepConfig:
+    """The step config with the pipeline's `llm:` defaults for the LLM fields it leaves unset."""
+    if defaults is None:
+        return config
+    fields = type(config).model_fields
+    update = {k: v for k, v in defaults.model_dump(exclude_none=True).items()
+              if k in fields and k not in config.model_fields_set}
+    return config.model_copy(update=update) if update else config
+
+
 def load_pipeline(path: str | Path, *, check_columns: bool = True) -> Pipeline:
     """Load and validate one pipeline file; raises PipelineValidationError with all problems."""
     p = Path(path)
@@ -320,7 +341,8 @@ def parse_pipeline(
             ))
             continue
         try:
-            configs[step.id] = st.config_model.model_validate(step.config)
+            configs[step.id] = with_llm_defaults(st.config_model.model_validate(step.config),
+                                                 spec.llm)
         except ValidationError as exc:
             errors.extend(_pydantic_errors(
                 exc, file, lines, (*at, "config"), step.id, _allowed_keys(st.config_model)
