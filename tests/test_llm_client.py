@@ -216,7 +216,9 @@ def test_anthropic_extended_thinking_is_requested(llm_emulator: Emulator):
 
 
 @pytest.mark.service
-def test_postgres_cache_backend(llm_emulator: Emulator, monkeypatch: pytest.MonkeyPatch):
+@pytest.mark.parametrize("backend", ["postgres", "redis"])
+def test_shared_cache_backends(backend: str, llm_emulator: Emulator,
+                               monkeypatch: pytest.MonkeyPatch):
     import uuid
 
     from datasetgen_resources.llm.accounting import PriceTable
@@ -224,12 +226,17 @@ def test_postgres_cache_backend(llm_emulator: Emulator, monkeypatch: pytest.Monk
     from datasetgen_resources.llm.client import ClientSettings, LLMClient
     from tests.fixtures.services import POSTGRES_URL, require_service
 
-    require_service("PostgreSQL", "127.0.0.1", 5432)
-    monkeypatch.setenv("TEST_LLM_CACHE_URL", POSTGRES_URL)
+    if backend == "postgres":
+        require_service("PostgreSQL", "127.0.0.1", 5432)
+        monkeypatch.setenv("TEST_LLM_CACHE_URL", POSTGRES_URL)
+    else:
+        require_service("Redis", "127.0.0.1", 6379)
+        monkeypatch.setenv("TEST_LLM_CACHE_URL", "redis://127.0.0.1:6379/0")
+    llm_emulator.stats.requests = 0
     instruction = f"Summarize ({uuid.uuid4().hex})"  # fresh keys in a shared database
     spec = emulator_spec(llm_emulator)
     for expected_calls in (1, 0):
-        cache = open_cache("postgres", url_env="TEST_LLM_CACHE_URL")
+        cache = open_cache(backend, url_env="TEST_LLM_CACHE_URL")
         client = LLMClient([spec], cache, PriceTable.load(), ClientSettings())
         res = client.structured(ROWS[:5], instruction, SCHEMA)
         cache.close()
