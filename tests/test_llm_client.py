@@ -243,3 +243,32 @@ def test_shared_cache_backends(backend: str, llm_emulator: Emulator,
         assert res.results == expected(ROWS[:5])
         assert res.usage["calls"] == expected_calls
     assert llm_emulator.stats.requests == 1
+
+
+def test_semantic_cache_reuses_near_identical_rows_only(llm_emulator: Emulator, tmp_path):
+    from datasetgen_resources.llm.accounting import PriceTable
+    from datasetgen_resources.llm.cache import SQLiteCache
+    from datasetgen_resources.llm.client import ClientSettings, LLMClient
+
+    first = [{"review": "The delivery was fast and the parcel arrived intact."},
+             {"review": "Terrible support, nobody answered my emails for weeks."}]
+    near = [{"review": "The delivery was fast and the parcel arrived intact!"}]
+    other = [{"review": "I would like to change the colour of my order to blue."}]
+    spec = emulator_spec(llm_emulator)
+
+    def client(semantic: bool) -> LLMClient:
+        settings = ClientSettings(
+            semantic_cache_path=str(tmp_path / "sem.sqlite") if semantic else None)
+        return LLMClient([spec], SQLiteCache(tmp_path / "c.sqlite"), PriceTable.load(),
+                         settings)
+
+    on = client(True)
+    assert on.structured(first, "Summarize", SCHEMA).usage["calls"] == 1
+    res = on.structured(near, "Summarize", SCHEMA)
+    assert res.usage["calls"] == 0 and res.usage["semantic_cache_hits"] == 1
+    assert res.results == expected(first[:1])  # the near-identical row's answer
+    assert on.structured(other, "Summarize", SCHEMA).usage["calls"] == 1  # not similar enough
+    # another instruction is another namespace: no reuse across tasks
+    assert on.structured(near, "Translate to French", SCHEMA).usage["calls"] == 1
+    off = client(False)  # off by default: the exact cache alone misses
+    assert off.structured(near, "Summarize", SCHEMA).usage["calls"] == 1

@@ -68,6 +68,7 @@ class Usage:
     output_tokens: int = 0
     cached_input_tokens: int = 0  # served from the provider's own prompt cache
     cache_hits: int = 0  # rows answered from our cache (no call)
+    semantic_cache_hits: int = 0  # of those, answered by a near-identical row
     cost_usd: float = 0.0  # physical: what was paid
     virtual_cost_usd: float = 0.0  # what it would have cost without our cache
     failed_calls: int = 0
@@ -131,6 +132,7 @@ class Usage:
             "calls": self.calls, "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "cached_input_tokens": self.cached_input_tokens, "cache_hits": self.cache_hits,
+            "semantic_cache_hits": self.semantic_cache_hits,
             "cost_usd": round(self.cost_usd, 6),
             "virtual_cost_usd": round(self.virtual_cost_usd, 6),
             "failed_calls": self.failed_calls, "reasks": self.reasks,

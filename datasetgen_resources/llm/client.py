@@ -54,6 +54,8 @@ class ClientSettings:
     breaker_threshold: int = 5
     breaker_cooldown_s: float = 30.0
     max_run_cost_usd: float | None = None
+    semantic_cache_path: str | None = None  # a SQLite file turns the semantic cache on
+    semantic_threshold: float = 0.95  # cosine similarity of the row texts' embeddings
 
 
 @dataclass
@@ -68,6 +70,7 @@ class _Shared:
     limiters: dict[str, RateLimiter] = field(default_factory=dict)
     run_usage: Usage = field(default_factory=Usage)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    semantic: Any = None  # SemanticIndex when settings.semantic_cache_path is set
 
 
 class LLMClient:
@@ -216,6 +219,48 @@ class _Run:
     def _key(self, p: Provider, mdl: str, i: int) -> str:
         return cache_key(p.name, mdl, self._row_messages(i), self.schema, self._params())
 
+    def _namespace(self, p: Provider, mdl: str) -> str:
+        """Everything of a cache key but the row: rows are compared within it."""
+        return cache_key(p.name, mdl, [self.system], self.schema, self._params())
+
+    def _semantic(self) -> Any:
+        st = self.s.settings
+        if st.semantic_cache_path is None or self.images:
+            return None
+        with self.s.lock:
+            if self.s.semantic is None:
+                from datasetgen_resources.llm.semantic_cache import SemanticIndex
+
+                self.s.semantic = SemanticIndex(st.semantic_cache_path, st.semantic_threshold)
+            return self.s.semantic
+
+    def _embed(self, ids: list[int]) -> Any:
+        from datasetgen_resources.embeddings import default_encoder
+
+        return default_encoder().encode([B.row_json(self.rows[i]) for i in ids])
+
+    def _from_semantic(self, pending: list[int]) -> list[int]:
+        """Answers of near-identical rows already answered (semantic cache hits)."""
+        index = self._semantic()
+        if index is None or not pending:
+            return pending
+        vectors = self._embed(pending)
+        for p in self.providers:
+            try:
+                mdl = self._model(p)
+            except ProviderError:
+                continue
+            near = index.nearest(self._namespace(p, mdl), vectors)
+            found = self.s.cache.get_many([n[0] for n in near if n is not None])
+            for i, hit in zip(pending, near, strict=True):
+                if self.results[i] is None and hit is not None and hit[0] in found:
+                    entry = found[hit[0]]
+                    self.results[i] = entry["answer"]
+                    self.usage.add_cache_hit(p.name, mdl, float(entry.get("cost_usd", 0.0)))
+                    self.usage.bump("semantic_cache_hits")
+                    self._credit(p.name, mdl)
+        return [i for i in pending if self.results[i] is None]
+
     def _open(self) -> None:
         for spec in self.s.specs:  # the local server's URL is resolved on first use
             self.providers.append(open_provider(spec))
@@ -233,7 +278,7 @@ class _Run:
     async def go(self) -> LLMBatchResult:
         self._open()
         try:
-            pending = self._from_cache()
+            pending = self._from_semantic(self._from_cache())
             if pending:
                 await self._solve_all(pending)
         finally:
@@ -390,6 +435,11 @@ class _Run:
             items[self._key(p, mdl, i)] = {"answer": ans, "cost_usd": cost_each}
         self._credit(p.name, mdl, len(answers))
         self.s.cache.put_many(items)
+        index = self._semantic()
+        if index is not None and answers:
+            ids = list(answers)
+            index.add(self._namespace(p, mdl), [self._key(p, mdl, i) for i in ids],
+                      self._embed(ids))
 
     async def _batch(self, p: Provider, mdl: str, ids: list[int], idx: int) -> None:
         schema = B.batch_schema(self.schema)

@@ -98,6 +98,10 @@ class LLMResource(dg.ConfigurableResource):
                                    " $DATASETGEN_PROJECT_DIR/.datasetgen/llm_cache.sqlite)")
     cache_url_env: str | None = Field(None, description="env var with the Redis/Postgres URL")
     price_table_path: str | None = Field(None, description="YAML price table")
+    semantic_cache: bool = Field(False, description="Reuse answers of near-identical rows"
+                                 " (embedding similarity); off by default")
+    semantic_threshold: float = Field(0.95, gt=0, le=1,
+                                      description="cosine similarity for a semantic hit")
     max_run_cost_usd: float | None = None
     breaker_threshold: int = 5
     breaker_cooldown_s: float = 30.0
@@ -115,6 +119,8 @@ class LLMResource(dg.ConfigurableResource):
             "cache_url_env": e("DATASETGEN_LLM_CACHE_URL_ENV") or self.cache_url_env,
             "prices": e("DATASETGEN_LLM_PRICES") or self.price_table_path,
             "max_run_cost_usd": float(run_max) if run_max else self.max_run_cost_usd,
+            "semantic": (e("DATASETGEN_LLM_SEMANTIC_CACHE") or str(self.semantic_cache)).lower()
+            in {"1", "true", "yes"},
         }
 
     def get_client(self) -> LLMClient:
@@ -133,7 +139,10 @@ class LLMResource(dg.ConfigurableResource):
                     output_tokens_per_row=self.output_tokens_per_row,
                     breaker_threshold=self.breaker_threshold,
                     breaker_cooldown_s=self.breaker_cooldown_s,
-                    max_run_cost_usd=r["max_run_cost_usd"])
+                    max_run_cost_usd=r["max_run_cost_usd"],
+                    semantic_cache_path=str(Path(r["cache_path"]).with_suffix(".semantic.sqlite"))
+                    if r["semantic"] else None,
+                    semantic_threshold=self.semantic_threshold)
                 cache = open_cache(r["cache_backend"], r["cache_path"], r["cache_url_env"])
                 client = LLMClient(specs, cache, PriceTable.load(r["prices"]), settings)
                 _clients[ident] = client
