@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -98,7 +99,7 @@ def prompt_for_schema(schema: dict[str, Any]) -> str:
             f" schema:\n{json.dumps(schema, ensure_ascii=False)}")
 
 
-class Provider:
+class Provider(ABC):
     """An open connection to one provider (one per structured() call and event loop)."""
 
     def __init__(self, spec: ProviderSpec):
@@ -120,10 +121,11 @@ class Provider:
         raise ProviderError(self.name, f"no model for tier '{tier}'; routing table has"
                             f" {sorted(self.spec.models)}", retryable=False)
 
+    @abstractmethod
     async def complete(self, system: str, user: str | list[dict[str, Any]],
                        schema: dict[str, Any], model: str,
                        max_tokens: int | None = None) -> Completion:
-        raise NotImplementedError
+        """One structured request; OpenAIProvider and AnthropicProvider implement it."""
 
     async def aclose(self) -> None:
         if self._client is not None:
