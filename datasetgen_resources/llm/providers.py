@@ -121,6 +121,17 @@ class Provider(ABC):
         raise ProviderError(self.name, f"no model for tier '{tier}'; routing table has"
                             f" {sorted(self.spec.models)}", retryable=False)
 
+    def _sdk_client(self, sdk: Any, client_class: Any) -> Any:
+        """The official SDK's async client, made once, with the SDK's own retries/timeout."""
+        if self._key_error is not None:
+            raise self._key_error
+        if self._client is None:
+            self._client = client_class(
+                api_key=self._key or "no-key", base_url=self.spec.base_url,
+                max_retries=self.spec.max_retries, timeout=self.spec.timeout_s,
+                http_client=_plain_http_client(sdk, self.spec.base_url))
+        return self._client
+
     @abstractmethod
     async def complete(self, system: str, user: str | list[dict[str, Any]],
                        schema: dict[str, Any], model: str,
@@ -145,16 +156,9 @@ class Provider(ABC):
 
 class OpenAIProvider(Provider):
     def _open(self) -> Any:
-        if self._key_error is not None:
-            raise self._key_error
-        if self._client is None:
-            import openai
+        import openai
 
-            self._client = openai.AsyncOpenAI(
-                api_key=self._key or "no-key", base_url=self.spec.base_url,
-                max_retries=self.spec.max_retries, timeout=self.spec.timeout_s,
-                http_client=_plain_http_client(openai, self.spec.base_url))
-        return self._client
+        return self._sdk_client(openai, openai.AsyncOpenAI)
 
     async def complete(self, system: str, user: str | list[dict[str, Any]],
                        schema: dict[str, Any], model: str,
@@ -220,16 +224,9 @@ def _anthropic_block(block: dict[str, Any]) -> dict[str, Any]:
 
 class AnthropicProvider(Provider):
     def _open(self) -> Any:
-        if self._key_error is not None:
-            raise self._key_error
-        if self._client is None:
-            import anthropic
+        import anthropic
 
-            self._client = anthropic.AsyncAnthropic(
-                api_key=self._key or "no-key", base_url=self.spec.base_url,
-                max_retries=self.spec.max_retries, timeout=self.spec.timeout_s,
-                http_client=_plain_http_client(anthropic, self.spec.base_url))
-        return self._client
+        return self._sdk_client(anthropic, anthropic.AsyncAnthropic)
 
     async def complete(self, system: str, user: str | list[dict[str, Any]],
                        schema: dict[str, Any], model: str,
