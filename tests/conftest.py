@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,23 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DATASETGEN_DATA_URL", str(tmp_path / "assets"))
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def postgres_db():
+    """A fresh database on the real PostgreSQL (URL with psycopg2), dropped afterwards."""
+    import sqlalchemy as sa
+
+    from tests.fixtures.services import POSTGRES_URL, require_service
+
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    db = f"dg_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{db}"'))
+    try:
+        yield POSTGRES_URL.rsplit("/", 1)[0] + "/" + db
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+        admin.dispose()

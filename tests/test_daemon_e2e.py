@@ -8,30 +8,13 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 import pytest
-import sqlalchemy as sa
-
-from tests.fixtures.services import POSTGRES_URL, require_service
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def postgres_db():
-    require_service("PostgreSQL", "127.0.0.1", 5432)
-    db = f"dg_e2e_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{db}"'))
-    yield POSTGRES_URL.rsplit("/", 1)[0] + "/" + db
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.mark.service

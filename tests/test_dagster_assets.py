@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -19,7 +18,6 @@ from datasetgen_assets.pipeline.spec import discover_pipelines, load_pipeline
 from datasetgen_resources import datasetgen_resources
 from datasetgen_resources.storage import ParquetIOManager
 from sensors import all_sensors
-from tests.fixtures.services import POSTGRES_URL, require_service
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
@@ -160,40 +158,31 @@ def test_dagster_definitions_validate_passes():
 
 
 @pytest.mark.service
-def test_postgres_instance_storage(project, monkeypatch):
-    require_service("PostgreSQL", "127.0.0.1", 5432)
+def test_postgres_instance_storage(project, monkeypatch, postgres_db):
     import sqlalchemy as sa
 
     from datasetgen_assets.instance import ensure_dagster_home
 
-    db = f"dg_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{db}"'))
-    try:
-        url = POSTGRES_URL.rsplit("/", 1)[0].replace("postgresql+psycopg2", "postgresql") + "/" + db
-        monkeypatch.setenv("DATASETGEN_POSTGRES_URL", url)
-        monkeypatch.setenv("DAGSTER_HOME", str(project / "home"))
-        home = ensure_dagster_home(project)
-        assert "postgres" in (home / "dagster.yaml").read_text()
-        built = build_pipeline(load_pipeline(project / "pipelines" / "product_catalog.yaml"))
-        with dg.DagsterInstance.get() as instance:
-            assert type(instance.run_storage).__name__ == "PostgresRunStorage"
-            result = dg.materialize(built["assets"], instance=instance,
-                                    resources=datasetgen_resources(str(project / "a")))
-            assert result.success
-        eng = sa.create_engine(POSTGRES_URL.rsplit("/", 1)[0] + "/" + db)
-        with eng.connect() as conn:
-            runs = conn.execute(sa.text("select count(*) from runs")).scalar()
-            mats = conn.execute(sa.text(
-                "select count(*) from event_logs where dagster_event_type = "
-                "'ASSET_MATERIALIZATION'")).scalar()
-        eng.dispose()
-        assert runs == 1 and mats == len(built["assets"])
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
-        admin.dispose()
+    # a plain postgresql:// URL: ensure_dagster_home makes it postgresql+psycopg2
+    monkeypatch.setenv("DATASETGEN_POSTGRES_URL",
+                       postgres_db.replace("postgresql+psycopg2", "postgresql"))
+    monkeypatch.setenv("DAGSTER_HOME", str(project / "home"))
+    home = ensure_dagster_home(project)
+    assert "postgres" in (home / "dagster.yaml").read_text()
+    built = build_pipeline(load_pipeline(project / "pipelines" / "product_catalog.yaml"))
+    with dg.DagsterInstance.get() as instance:
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        result = dg.materialize(built["assets"], instance=instance,
+                                resources=datasetgen_resources(str(project / "a")))
+        assert result.success
+    eng = sa.create_engine(postgres_db)
+    with eng.connect() as conn:
+        runs = conn.execute(sa.text("select count(*) from runs")).scalar()
+        mats = conn.execute(sa.text(
+            "select count(*) from event_logs where dagster_event_type = "
+            "'ASSET_MATERIALIZATION'")).scalar()
+    eng.dispose()
+    assert runs == 1 and mats == len(built["assets"])
 
 
 @pytest.mark.slow

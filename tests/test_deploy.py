@@ -18,7 +18,6 @@ from dagster._core.errors import DagsterInvalidConfigError
 from dagster._core.instance.config import dagster_instance_config
 
 from datasetgen_assets.executors import BROKER_ENV, EXECUTOR_ENV, executor_for_env, executor_name
-from tests.fixtures.services import POSTGRES_URL, require_service
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -106,27 +105,15 @@ def test_llm_pool_gets_the_default_limit_when_a_step_uses_it(tmp_path):
 
 
 @pytest.mark.service
-def test_production_instance_on_postgres(tmp_path, monkeypatch):
-    require_service("PostgreSQL", "127.0.0.1", 5432)
-    import sqlalchemy as sa
-
-    db = f"dg_deploy_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{db}"'))
-    try:
-        monkeypatch.setenv("DATASETGEN_POSTGRES_URL", POSTGRES_URL.rsplit("/", 1)[0] + "/" + db)
-        shutil.copyfile(PROD_CONFIG, tmp_path / "dagster.yaml")
-        with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
-            assert type(instance.run_storage).__name__ == "PostgresRunStorage"
-            assert instance.get_concurrency_config().pool_config.default_pool_limit == 4
-            # the default limit applies to the `llm` pool of LLM steps
-            assert instance.event_log_storage.initialize_concurrency_limit_to_default("llm")
-            assert instance.event_log_storage.get_concurrency_info("llm").slot_count == 4
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
-        admin.dispose()
+def test_production_instance_on_postgres(tmp_path, monkeypatch, postgres_db):
+    monkeypatch.setenv("DATASETGEN_POSTGRES_URL", postgres_db)
+    shutil.copyfile(PROD_CONFIG, tmp_path / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 4
+        # the default limit applies to the `llm` pool of LLM steps
+        assert instance.event_log_storage.initialize_concurrency_limit_to_default("llm")
+        assert instance.event_log_storage.get_concurrency_info("llm").slot_count == 4
 
 
 # -- docker-compose ------------------------------------------------------------------------
