@@ -23,6 +23,13 @@ def default_data_url() -> str:
     return str((project / "data" / "assets").resolve())
 
 
+def read_parquet(url: str) -> pd.DataFrame:
+    """A Parquet file from a local path or an s3:// URL."""
+    if files.is_s3(url):
+        return pd.read_parquet(io.BytesIO(files.read_bytes(url)))
+    return pd.read_parquet(url)
+
+
 class ParquetIOManager(ConfigurableIOManager):
     """Stores DataFrames as Parquet under `base_url`/<pipeline>/<step>[/<partition>].parquet."""
 
@@ -49,12 +56,7 @@ class ParquetIOManager(ConfigurableIOManager):
     def load_input(self, context: InputContext) -> pd.DataFrame:
         key = list(context.asset_key.path)
         if context.has_asset_partitions:
-            frames = [self._read(self.url_for(key, p)) for p in context.asset_partition_keys]
+            frames = [read_parquet(self.url_for(key, p)) for p in context.asset_partition_keys]
             return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-        return self._read(self.url_for(key))
+        return read_parquet(self.url_for(key))
 
-    @staticmethod
-    def _read(url: str) -> pd.DataFrame:
-        if url.startswith("s3://"):
-            return pd.read_parquet(io.BytesIO(files.read_bytes(url)))
-        return pd.read_parquet(url)

@@ -18,6 +18,7 @@ from dagster._core.errors import DagsterInvalidConfigError
 from dagster._core.instance.config import dagster_instance_config
 
 from datasetgen_assets.executors import BROKER_ENV, EXECUTOR_ENV, executor_for_env, executor_name
+from datasetgen_assets.pipeline.factory import LLM_POOL
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -93,14 +94,14 @@ def test_llm_pool_gets_the_default_limit_when_a_step_uses_it(tmp_path):
     """A step in the pool `llm` claims a slot; the pool is created with default_limit."""
     shutil.copyfile(LOCAL_CONFIG, tmp_path / "dagster.yaml")
 
-    @dg.asset(pool="llm")
+    @dg.asset(pool=LLM_POOL)
     def labelled() -> int:
         return 1
 
     with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
         assert "llm" not in instance.event_log_storage.get_concurrency_keys()
         assert dg.materialize([labelled], instance=instance).success
-        info = instance.event_log_storage.get_concurrency_info("llm")
+        info = instance.event_log_storage.get_concurrency_info(LLM_POOL)
         assert info.slot_count == 2 and info.active_slot_count == 0  # released after the run
 
 
@@ -112,8 +113,8 @@ def test_production_instance_on_postgres(tmp_path, monkeypatch, postgres_db):
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 4
         # the default limit applies to the `llm` pool of LLM steps
-        assert instance.event_log_storage.initialize_concurrency_limit_to_default("llm")
-        assert instance.event_log_storage.get_concurrency_info("llm").slot_count == 4
+        assert instance.event_log_storage.initialize_concurrency_limit_to_default(LLM_POOL)
+        assert instance.event_log_storage.get_concurrency_info(LLM_POOL).slot_count == 4
 
 
 # -- docker-compose ------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from datasetgen_assets.pipeline.optimizer import Plan, PlanNode, optimize
 from datasetgen_assets.pipeline.spec import Pipeline
 from datasetgen_assets.steps.registry import REGISTRY
 
+LLM_POOL = "llm"  # the Dagster pool of LLM steps; its limit is set in dagster.yaml
 IO_RETRY = dg.RetryPolicy(max_retries=2, delay=1.0, backoff=dg.Backoff.EXPONENTIAL)
 
 
@@ -39,22 +40,15 @@ def _description(pipeline: Pipeline, node: PlanNode) -> str:
 def previous_output(instance: dg.DagsterInstance, key: dg.AssetKey, log: Any) -> Any:
     """The asset's last stored output (for comparisons such as distribution shift), read from
     the path its latest materialization recorded; None when there is none or it is gone."""
-    import io
-
-    import pandas as pd
-
-    from datasetgen_resources import files
+    from datasetgen_resources.storage import read_parquet
 
     event = instance.get_latest_materialization_event(key)
     mat = event.asset_materialization if event else None
     path = mat.metadata.get("path") if mat else None
     if path is None:
         return None
-    url = str(path.value)
     try:
-        if files.is_s3(url):
-            return pd.read_parquet(io.BytesIO(files.read_bytes(url)))
-        return pd.read_parquet(url)
+        return read_parquet(str(path.value))
     except Exception as exc:  # a comparison baseline is optional
         log.warning(f"previous output of {key.to_user_string()} unreadable: "
                     f"{type(exc).__name__}")
@@ -93,7 +87,7 @@ def build_asset(plan: Plan, node: PlanNode,
         tags={"datasetgen/step_kind": st.kind},
         partitions_def=partitions,
         required_resource_keys=resource_keys or None,
-        pool="datasetgen_llm" if st.uses_llm else None,  # caps LLM steps across runs
+        pool=LLM_POOL if st.uses_llm else None,  # caps LLM steps across runs
     )
     def _compute(context, **kwargs: Any) -> Iterator[Any]:  # context: dagster checks its hint
         frames = [kwargs[f"in_{i}"] for i in range(len(node.inputs))]
