@@ -98,7 +98,7 @@ def run(file: str, no_optimize: bool, select: tuple[str, ...], quiet: bool,
             partition = land_upload(pipeline, upload_file)
         if not partition:
             err.print(f"{file}: pipeline '{pipeline.name}' runs once per upload; give --upload "
-                      "FILE or --partition KEY", markup=False)
+                      "FILE or --partition KEY", markup=False, soft_wrap=True)
             sys.exit(2)
     code = run_pipeline(pipeline, optimized=not no_optimize, select=list(select), quiet=quiet,
                         log_level=log_level, partition=partition)

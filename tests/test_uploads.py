@@ -176,3 +176,23 @@ def test_local_landing_zone_lists_nested_keys(tmp_path):
     assert next(iter(zone.list_objects("up/"))).etag != before
     shutil.rmtree(tmp_path / "up")
     assert list(zone.list_objects("up/")) == []
+
+
+def test_upload_placeholder_errors_name_the_fix(project, tmp_path):
+    from click.testing import CliRunner
+
+    from datasetgen_assets.cli import main
+    from datasetgen_assets.errors import PipelineValidationError, StepInputError
+    from datasetgen_assets.pipeline.spec import parse_pipeline
+    from datasetgen_assets.steps.registry import StepContext
+
+    with pytest.raises(PipelineValidationError) as info:
+        parse_pipeline("name: p\nsteps:\n  - {id: u, type: csv, config: {path: '{upload}'}}\n",
+                       file="p.yaml", base_dir=tmp_path)
+    [msg] = [str(e) for e in info.value.errors]
+    assert "step 'u'" in msg and "has no upload trigger" in msg and "trigger: {upload:" in msg
+    with pytest.raises(StepInputError, match="this run has no upload partition"):
+        StepContext(base_dir=tmp_path).resolve("{upload}")
+    res = CliRunner().invoke(main, ["run", "pipelines/order_uploads.yaml", "--quiet"])
+    assert res.exit_code == 2 and "runs once per upload; give --upload FILE" in res.output
+    assert not (project / "out").exists() and not (project / "landing").exists()
