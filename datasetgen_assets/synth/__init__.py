@@ -1,0 +1,1 @@
+"""Synthetic data: schema models, constraints and generators (statistical and LLM)."""
