@@ -41,19 +41,25 @@ def estimate_plan(plan: Any) -> list[dict[str, Any]]:
     out = []
     for node in plan.nodes.values():
         st = REGISTRY[node.type]
-        if not st.uses_llm:
+        if not st.needs_llm(node.config):
             continue
         client = client or LLMResource().get_client()
         ins = [plan.nodes[i].estimated_rows for i in node.inputs]
         rows = ins[0] if ins and ins[0] is not None else DEFAULT_ROWS
-        if node.type == "fuzzy_join":
-            rows *= node.config.candidates  # at most this many ambiguous pairs
-        instruction, schema, ncols = _task(node)
-        fake = [{"input": "x" * (4 * TOKENS_PER_COLUMN * ncols)}] * rows
-        est = client.estimate(fake, instruction, schema, tier=node.config.tier,
-                              model=node.config.model)
-        est.update({"step": node.id, "type": node.type, "rows_known": bool(ins and ins[0]),
-                    "max_cost_usd": node.config.max_cost_usd})
+        known = bool(ins and ins[0])
+        if st.llm_estimate is not None:  # the step type knows its own requests
+            known = node.estimated_rows is not None
+            est = st.llm_estimate(node.config, node.estimated_rows or rows, client)
+        else:
+            if node.type == "fuzzy_join":
+                rows *= node.config.candidates  # at most this many ambiguous pairs
+            instruction, schema, ncols = _task(node)
+            fake = [{"input": "x" * (4 * TOKENS_PER_COLUMN * ncols)}] * rows
+            est = client.estimate(fake, instruction, schema, tier=node.config.tier,
+                                  model=node.config.model)
+        est.update({"step": node.id, "type": node.type,
+                    "rows_known": known,
+                    "max_cost_usd": getattr(node.config, "max_cost_usd", None)})
         out.append(est)
     return out
 

@@ -68,7 +68,8 @@ def build_asset(plan: Plan, node: PlanNode,
               for name, blocking, desc in st.check_specs(node.config)]
     plan_note = node.describe()
     uploads = pipeline.spec.upload is not None
-    resource_keys = ({"landing"} if uploads else set()) | ({"llm"} if st.uses_llm else set())
+    uses_llm = st.needs_llm(node.config)
+    resource_keys = ({"landing"} if uploads else set()) | ({"llm"} if uses_llm else set())
 
     @dg.asset(
         key=key,
@@ -87,7 +88,7 @@ def build_asset(plan: Plan, node: PlanNode,
         tags={"datasetgen/step_kind": st.kind},
         partitions_def=partitions,
         required_resource_keys=resource_keys or None,
-        pool=LLM_POOL if st.uses_llm else None,  # caps LLM steps across runs
+        pool=LLM_POOL if uses_llm else None,  # caps LLM steps across runs
     )
     def _compute(context, **kwargs: Any) -> Iterator[Any]:  # context: dagster checks its hint
         frames = [kwargs[f"in_{i}"] for i in range(len(node.inputs))]
@@ -98,7 +99,7 @@ def build_asset(plan: Plan, node: PlanNode,
             ctx.upload_url = context.resources.landing.url_for(partition)
         if st.wants_previous:
             ctx.previous = previous_output(context.instance, key, context.log)
-        if st.uses_llm:  # a per-step child client: its usage is this asset's
+        if uses_llm:  # a per-step child client: its usage is this asset's
             ctx.llm = context.resources.llm.get_client().child()
         label = f"{pipeline.name}/{node.id}"
         progress.emit("start", label, type=node.type)
@@ -116,7 +117,7 @@ def build_asset(plan: Plan, node: PlanNode,
         progress.emit("done", label, rows=len(result.frame),
                       seconds=result.report.get("seconds"))
         metadata = step_metadata(result.frame, result.report, plan_note)
-        if st.uses_llm:
+        if uses_llm:
             from datasetgen_resources.llm.resource import llm_metadata
 
             metadata.update(llm_metadata(ctx.llm))

@@ -150,10 +150,20 @@ class StepType:
     estimate_rows: EstimateFn = _no_estimate
     check_specs: ChecksFn = _no_checks
     projectable: bool = False  # a source whose config has `columns:` it reads exclusively
-    uses_llm: bool = False  # the factory gives ctx.llm from the `llm` resource
+    # the factory gives ctx.llm from the `llm` resource: always, or when this says so of a config
+    uses_llm: bool | Callable[[Any], bool] = False
     wants_previous: bool = False  # the factory gives ctx.previous: the last stored output
     # a source that can apply a filter condition while reading (e.g. as SQL WHERE)
     push_filter: Callable[[Any, str], Any] | None = None
+
+
+    # (config, rows, client) -> the client's estimate dict, for `explain` / `llm estimate`;
+    # without it an LLM step is estimated from its instruction and output schema
+    llm_estimate: Callable[[Any, int, Any], dict[str, Any]] | None = None
+
+    def needs_llm(self, config: Any) -> bool:
+        """Whether a step of this type with `config` calls the LLM resource."""
+        return bool(self.uses_llm(config) if callable(self.uses_llm) else self.uses_llm)
 
 
 REGISTRY: dict[str, StepType] = {}
