@@ -1,16 +1,25 @@
 """`llm_process`: one LLM call per row (batched by the LLM resource) in five modes:
 enrich (add named fields), classify (fixed labels, with confidence), summarize, translate,
 extract (fields from text into columns). Prompts are templates over row fields with a safe
-`{column}` substitution (no eval, no str.format); `{{`/`}}` are literal braces."""
+`{column}` substitution (no eval, no str.format); `{{`/`}}` are literal braces.
+
+Vision: `image_column` names a column of image references (a file path, s3:// object,
+http(s) URL, data: URI or a PDF page `report.pdf#page=3`); each row's image is sent with its
+prompt as an image part (chart -> data points, scanned table -> rows, photo -> caption). It
+needs a vision-capable provider chain (ProviderSpec.vision). Image rows go one per request,
+are cached by prompt + image bytes, and are accounted like any call; the report estimates
+their image tokens (see datasetgen_assets.vision.image_tokens)."""
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any, Literal
 
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
+from datasetgen_assets import vision
 from datasetgen_assets.errors import DatasetGenError, StepInputError
 from datasetgen_assets.steps.registry import (
     Columns,
@@ -21,6 +30,7 @@ from datasetgen_assets.steps.registry import (
     check_known,
     register,
 )
+from datasetgen_resources.llm.providers import PRESETS, ProviderSpec
 
 Tier = Literal["cheap", "standard", "best"]
 FieldType = Literal["string", "integer", "number", "boolean"]
@@ -114,14 +124,16 @@ def get_client(ctx: StepContext) -> Any:
 
 
 def call_llm(ctx: StepContext, rows: list[dict[str, Any]], instruction: str,
-             schema: dict[str, Any], opts: LLMOptions) -> Any:
+             schema: dict[str, Any], opts: LLMOptions,
+             images: list[list[str]] | None = None) -> Any:
     from datasetgen_resources.llm.client import LLMBudgetExceeded
 
     client = get_client(ctx)
     try:
         return client.structured(rows, instruction, schema, tier=opts.tier, model=opts.model,
                                  step=f"{ctx.pipeline}/{ctx.step_id}",
-                                 max_cost_usd=opts.max_cost_usd)
+                                 max_cost_usd=opts.max_cost_usd,
+                                 **({"images": images} if images is not None else {}))
     except LLMBudgetExceeded as exc:
         raise LLMStepError(str(exc)) from None
 
@@ -155,6 +167,16 @@ class LLMProcessConfig(LLMOptions):
     target_language: str | None = Field(None, description="translate: e.g. French")
     max_words: int = Field(40, gt=0, description="summarize: length limit")
     error_column: str = Field("_llm_error", description="rows that failed: the reason")
+    image_column: str | None = Field(None, description="vision: a column of image paths,"
+                                     " s3:// or http(s) URLs, data: URIs or PDF pages"
+                                     " (file.pdf#page=N); empty cells send no image")
+    max_image_mb: float = Field(vision.DEFAULT_MAX_MB, gt=0, description="vision: larger"
+                                " images are refused")
+    pdf_dpi: int = Field(vision.DEFAULT_PDF_DPI, ge=36, le=600, description="vision:"
+                         " resolution PDF pages are rendered at")
+    on_image_error: Literal["fail", "row"] = Field(
+        "fail", description="vision: a missing, unsupported or too large image stops the step"
+        " before any call (fail) or goes to the row's error column, the row unsent (row)")
 
     @field_validator("prompt")
     @classmethod
@@ -240,9 +262,78 @@ def task(config: LLMProcessConfig) -> tuple[str, dict[str, Any], dict[str, str]]
     return instruction + extra, schema, mapping
 
 
+class VisionUnsupportedError(DatasetGenError):
+    """An image input was configured, but the LLM providers cannot take images."""
+
+
+def _vision_fix() -> str:
+    vis = [n for n, p in PRESETS.items() if p.get("vision")]
+    return (f"use a vision-capable provider chain, e.g. DATASETGEN_LLM_PROVIDERS={vis[0]}"
+            f" (vision presets: {', '.join(vis)}; a custom provider needs vision: true), or"
+            " remove image_column")
+
+
+def check_vision(step: str, specs: list[Any]) -> None:
+    """VisionUnsupportedError unless every provider of the chain takes images (a fallback
+    to a text-only model would silently answer without the image)."""
+    blind = [s.name for s in specs if not getattr(s, "vision", False)]
+    if blind:
+        raise VisionUnsupportedError(
+            f"step '{step}' sends images (image_column), but the LLM provider(s)"
+            f" {', '.join(blind)} are not vision-capable. Fix: {_vision_fix()}")
+
+
+def configured_chain() -> list[str]:
+    """The provider chain the default LLM resource uses ($DATASETGEN_LLM_PROVIDERS, else
+    local), read without Dagster for validation."""
+    raw = os.environ.get("DATASETGEN_LLM_PROVIDERS") or ""
+    return [p.strip() for p in raw.split(",") if p.strip()] or ["local"]
+
+
+def load_images(frame: pd.DataFrame, config: LLMProcessConfig, ctx: StepContext
+                ) -> tuple[list[list[str]], list[str | None], dict[str, Any]]:
+    """Per row: the image parts to send, the image error (on_image_error=row) and a report
+    (images, bytes, estimated image tokens). Identical references are read once."""
+    assert config.image_column is not None
+    kind = getattr((getattr(get_client(ctx), "providers", None) or [None])[0], "kind",
+                   "openai")
+    seen: dict[str, tuple[str, vision.ImageInfo]] = {}
+    images: list[list[str]] = []
+    errors: list[str | None] = []
+    nbytes = tokens = 0
+    for pos, value in enumerate(frame[config.image_column].tolist()):
+        ref = _text(value).strip()
+        if not ref:
+            images.append([])
+            errors.append(None)
+            continue
+        try:
+            if ref not in seen:
+                seen[ref] = vision.image_input(ref, ctx.resolve, max_mb=config.max_image_mb,
+                                               pdf_dpi=config.pdf_dpi)
+        except StepInputError as exc:
+            where = f"row {pos + 1}, column '{config.image_column}'"
+            if config.on_image_error == "fail":
+                raise vision.ImageInputError(f"llm_process: {where}: {exc.message}",
+                                             fix=exc.fix) from None
+            images.append([])
+            errors.append(f"image: {exc.message}")
+            continue
+        url, info = seen[ref]
+        images.append([url])
+        errors.append(None)
+        nbytes += info.nbytes or 0
+        tokens += vision.image_tokens(info.width, info.height, kind)
+    report = {"images": sum(1 for i in images if i), "image_errors": sum(map(bool, errors)),
+              "distinct_images": len(seen), "image_bytes": nbytes,
+              "image_tokens_estimated": tokens}
+    return images, errors, report
+
+
 def run(inputs: list[pd.DataFrame], config: LLMProcessConfig, ctx: StepContext) -> StepResult:
     frame = inputs[0]
     missing = [c for c in (config.input_columns or []) + template_fields(config.prompt or "")
+               + ([config.image_column] if config.image_column else [])
                if c not in frame.columns]
     if missing:
         raise StepInputError(f"llm_process: unknown column '{missing[0]}'",
@@ -253,19 +344,40 @@ def run(inputs: list[pd.DataFrame], config: LLMProcessConfig, ctx: StepContext) 
                              fix="rename it with output_column / fields / error_column")
     instruction, schema, mapping = task(config)
     rows = row_payloads(frame, config.prompt, config.input_columns)
-    res = call_llm(ctx, rows, instruction, schema, config)
+    images: list[list[str]] | None = None
+    image_errors: list[str | None] = [None] * len(rows)
+    vision_report: dict[str, Any] = {}
+    if config.image_column:
+        check_vision(f"{ctx.pipeline}/{ctx.step_id}", get_client(ctx).providers)
+        images, image_errors, vision_report = load_images(frame, config, ctx)
+    send = [i for i, e in enumerate(image_errors) if e is None]
+    results: list[dict[str, Any]] = [{"_error": e} for e in image_errors]
+    usage: dict[str, Any] = {}
+    if send:
+        res = call_llm(ctx, [rows[i] for i in send], instruction, schema, config,
+                       images=[images[i] for i in send] if images is not None else None)
+        for i, r in zip(send, res.results, strict=True):
+            results[i] = r
+        usage = res.usage
     out = frame.copy()
     for key, col in mapping.items():
-        out[col] = [r.get(key) for r in res.results]
-    out[config.error_column] = [r.get("_error") for r in res.results]
+        out[col] = [r.get(key) for r in results]
+    out[config.error_column] = [r.get("_error") for r in results]
     report = {"rows_in": len(frame), "rows_out": len(out), "mode": config.mode,
-              "llm": usage_report(res.usage)}
+              "llm": usage_report(usage)}
+    if vision_report:
+        report["vision"] = vision_report
     return StepResult(out, report)
 
 
 def _infer(config: LLMProcessConfig, inputs: list[Columns], ctx: StepContext) -> Columns:
     check_known(config.input_columns or [], inputs[0], "input_columns")
     check_known(template_fields(config.prompt or ""), inputs[0], "prompt")
+    if config.image_column:
+        check_known([config.image_column], inputs[0], "image_column")
+        # presets say whether they take images; custom providers are checked when running
+        check_vision(ctx.step_id, [ProviderSpec(name=n, **PRESETS[n])
+                                   for n in configured_chain() if n in PRESETS])
     if inputs[0] is None:
         return None
     return list(inputs[0]) + config.new_columns()
@@ -276,6 +388,7 @@ def _needed(config: LLMProcessConfig, needed: set[str] | None,
     if needed is None or (config.input_columns is None and not config.prompt):
         return [None]
     used = set(config.input_columns or []) | set(template_fields(config.prompt or ""))
+    used |= {config.image_column} if config.image_column else set()
     return [(needed - set(config.new_columns())) | used]
 
 

@@ -32,6 +32,7 @@ class ProviderSpec:
     max_output_tokens: int = 1024
     thinking_budget_tokens: int | None = None  # Anthropic extended thinking
     quality_note: str = ""
+    vision: bool = False  # accepts image parts (llm_process image_column)
 
 
 # Built-in presets; any field can be overridden by config.
@@ -44,14 +45,15 @@ PRESETS: dict[str, dict[str, Any]] = {
                               " weak answers; point the LLM resource at a real model for"
                               " real work"},
     "openai": {"kind": "openai", "api_key_env": "OPENAI_API_KEY",
-               "models": {"cheap": "gpt-4.1-mini", "standard": "gpt-4.1", "best": "gpt-5"}},
+               "models": {"cheap": "gpt-4.1-mini", "standard": "gpt-4.1", "best": "gpt-5"},
+               "vision": True},
     "anthropic": {"kind": "anthropic", "api_key_env": "ANTHROPIC_API_KEY",
                   "models": {"cheap": "claude-haiku-4-5", "standard": "claude-sonnet-4-5",
-                             "best": "claude-opus-4-1"}},
+                             "best": "claude-opus-4-1"}, "vision": True},
     "gemini": {"kind": "openai", "api_key_env": "GEMINI_API_KEY",
                "base_url": "https://generativelanguage.googleapis.com/v1beta/openai/",
                "models": {"cheap": "gemini-2.5-flash-lite", "standard": "gemini-2.5-flash",
-                          "best": "gemini-2.5-pro"}},
+                          "best": "gemini-2.5-pro"}, "vision": True},
     "ollama": {"kind": "openai", "api_key_env": None, "base_url": "http://127.0.0.1:11434/v1",
                "models": {"cheap": "llama3.2", "standard": "llama3.1", "best": "llama3.1"}},
 }
