@@ -1,0 +1,337 @@
+"""Format preservation: a profiled upload to model space and synthetic values back.
+
+`plan_columns` decides per column, from its profile, how it is synthesized: `model` (numbers,
+dates, categoricals, booleans: learnt by the tabular model), `fresh` (identifiers, emails,
+phones, names, free text and other PII: new values in the real values' format, never copied),
+or `empty` (all null). `to_model` turns the upload into model values (floats, datetimes as
+nanoseconds, raw categorical values); `render` turns sampled model values back into the upload's
+representation: the date format string, decimal places, thousands/decimal separators, currency
+symbol, percent sign, integer-ness and dtype; `fresh_values` writes new identifiers and PII.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from datasetgen_assets.profiling import ColumnProfile, DatasetProfile, coerce_to_profile
+from datasetgen_assets.profiling.parse import NUMERIC_TYPES
+
+Role = Literal["model", "fresh", "empty"]
+FRESH_TYPES = frozenset({"identifier", "email", "phone", "uuid", "free_text", "url",
+                         "ip_address", "json"})
+SEQUENCE = re.compile(r"^(\D*?)(\d+)$")
+
+
+@dataclass
+class ColumnPlan:
+    """How one column is synthesized and rendered."""
+
+    name: str
+    role: Role
+    semantic_type: str
+    sdtype: str | None = None  # numerical | datetime | categorical | boolean (fidelity)
+    text: bool = False  # the upload holds it as text
+    dtype: str = "object"
+    decimals: int | None = None
+    integer: bool = False
+    date_format: str | None = None
+    tz: str | None = None
+    currency: str | None = None
+    currency_suffix: bool = False
+    percent: bool = False
+    decimal_sep: str = "."
+    thousands_sep: str | None = None
+    casing: str | None = None
+    pii: str | None = None
+    null_ratio: float = 0.0
+    unique: bool = False
+
+
+def _casing(values: pd.Series) -> str | None:
+    text = values.dropna().astype(str).head(500)
+    text = text[text.str.contains(r"[A-Za-z]", regex=True)]
+    if text.empty:
+        return None
+    for name, test in (("upper", str.isupper), ("lower", str.islower), ("title", str.istitle)):
+        if all(test(v) for v in text):
+            return name
+    return None
+
+
+def apply_casing(values: pd.Series, casing: str | None) -> pd.Series:
+    """Values in the column's casing (upper, lower, title) or unchanged."""
+    if casing == "upper":
+        return values.str.upper()
+    if casing == "lower":
+        return values.str.lower()
+    if casing == "title":
+        return values.str.title()
+    return values
+
+
+def _decimals_of_text(values: pd.Series, sep: str) -> int:
+    text = values.dropna().astype(str).str.strip()
+    frac = text.str.extract(re.escape(sep) + r"(\d+)\D*$")[0]
+    return int(frac.str.len().max()) if frac.notna().any() else 0
+
+
+def _decimals_of_numbers(x: np.ndarray) -> int:
+    x = x[np.isfinite(x)]
+    for d in range(0, 11):
+        if np.allclose(np.round(x, d), x, rtol=0, atol=1e-9 * max(1.0, np.abs(x).max(
+                initial=0.0))):
+            return d
+    return 10
+
+
+def _plan_one(col: ColumnProfile, raw: pd.Series, typed: pd.Series) -> ColumnPlan:
+    st = col.semantic_type
+    text = raw.dtype == object or isinstance(raw.dtype, pd.StringDtype)
+    plan = ColumnPlan(col.name, "model", st, text=text, dtype=str(raw.dtype), pii=col.pii,
+                      null_ratio=float(raw.isna().mean()) if len(raw) else 0.0,
+                      unique=col.unique_ratio >= 1.0 and col.count > 1)
+    if st == "empty" or raw.notna().sum() == 0 or typed.notna().sum() == 0:
+        plan.role = "empty"
+        return plan
+    if st in FRESH_TYPES or (col.pii is not None and col.pii != "DATE_OF_BIRTH"):
+        plan.role = "fresh"
+        plan.casing = _casing(raw) if text else None
+        return plan
+    if st in NUMERIC_TYPES:
+        plan.sdtype = "numerical"
+        plan.percent = st == "percentage"
+        plan.currency = col.currency_symbol
+        plan.decimal_sep = col.decimal_separator or "."
+        plan.thousands_sep = col.thousands_separator
+        if text:
+            plan.decimals = _decimals_of_text(raw, plan.decimal_sep)
+            first = raw.dropna().astype(str).str.strip()
+            plan.currency_suffix = bool(col.currency_symbol) and bool(
+                first.str.endswith(col.currency_symbol or "\x00").mean() > 0.5)
+        else:
+            x = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            plan.decimals = _decimals_of_numbers(x)
+        plan.integer = plan.decimals == 0
+        return plan
+    if st in ("date", "datetime"):
+        plan.sdtype = "datetime"
+        plan.date_format = col.format
+        if isinstance(typed.dtype, pd.DatetimeTZDtype):
+            plan.tz = str(typed.dt.tz)
+        return plan
+    plan.sdtype = "boolean" if st == "boolean" else "categorical"
+    return plan
+
+
+def plan_columns(df: pd.DataFrame, profile: DatasetProfile) -> tuple[list[ColumnPlan],
+                                                                      pd.DataFrame]:
+    """The plan of every column, and the upload coerced to its profiled types."""
+    typed = coerce_to_profile(df, profile)
+    by_name = {c.name: c for c in profile.columns}
+    plans = [_plan_one(by_name[str(name)], df[name], typed[name]) for name in df.columns]
+    return plans, typed
+
+
+def to_model(df: pd.DataFrame, typed: pd.DataFrame, plans: list[ColumnPlan]
+             ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Model-space frame of the `model` columns and their kinds (numeric | categorical)."""
+    out: dict[str, Any] = {}
+    kinds: dict[str, Any] = {}
+    for p in plans:
+        if p.role != "model":
+            continue
+        if p.sdtype == "numerical":
+            out[p.name] = pd.to_numeric(typed[p.name], errors="coerce").to_numpy(
+                dtype=float, na_value=np.nan)
+            kinds[p.name] = "numeric"
+        elif p.sdtype == "datetime":
+            out[p.name] = datetime_to_float(typed[p.name])
+            kinds[p.name] = "numeric"
+        else:
+            out[p.name] = df[p.name].astype(object).where(df[p.name].notna(), None).to_numpy()
+            kinds[p.name] = "categorical"
+    return pd.DataFrame(out, index=df.index), kinds
+
+
+def datetime_to_float(s: pd.Series) -> np.ndarray:
+    """Nanoseconds since the epoch (UTC for zoned values), NaN for NaT."""
+    s = pd.to_datetime(s, errors="coerce")
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+    ns = s.astype("datetime64[ns]")
+    out = ns.to_numpy().astype("int64").astype(float)
+    out[ns.isna().to_numpy()] = np.nan
+    return out
+
+
+def _format_numbers(x: np.ndarray, p: ColumnPlan) -> pd.Series:
+    d = p.decimals or 0
+    out = []
+    for v in x:
+        if np.isnan(v):
+            out.append(None)
+            continue
+        body = f"{abs(v):,.{d}f}".replace(",", "\x00").replace(".", p.decimal_sep)
+        body = body.replace("\x00", p.thousands_sep or "")
+        sign = "-" if v < 0 and round(abs(v), d) != 0 else ""
+        if p.currency:
+            body = f"{body}{p.currency}" if p.currency_suffix else f"{p.currency}{body}"
+        if p.percent:
+            body += "%"
+        out.append(sign + body)
+    return pd.Series(out, dtype="str")
+
+
+def render(sample: pd.DataFrame, p: ColumnPlan) -> pd.Series:
+    """One model column in the upload's representation (see the module docstring)."""
+    if p.sdtype == "numerical":
+        x = sample[p.name].to_numpy(dtype=float, na_value=np.nan)
+        if p.percent:
+            x = x * 100.0
+        x = np.round(x, p.decimals or 0)
+        if p.text:
+            return _format_numbers(x, p)
+        if p.integer or p.dtype.lower().startswith(("int", "uint")):
+            ints = pd.array(np.where(np.isnan(x), 0, x).astype("int64"), dtype="Int64")
+            ints[np.isnan(x)] = pd.NA
+            s = pd.Series(ints)
+            if p.dtype.lower().startswith(("int", "uint")) and not np.isnan(x).any():
+                return s.astype(p.dtype)
+            return s if not p.dtype.startswith("float") else s.astype("float64")
+        return pd.Series(x)
+    if p.sdtype == "datetime":
+        x = sample[p.name].to_numpy(dtype=float, na_value=np.nan)
+        ns = pd.Series(pd.to_datetime(np.where(np.isnan(x), np.nan, x), unit="ns"))
+        if p.semantic_type == "date":
+            ns = ns.dt.normalize()
+        else:
+            ns = ns.dt.floor("s")
+        if p.tz:
+            ns = ns.dt.tz_localize("UTC").dt.tz_convert(p.tz)
+        if p.text:
+            fmt = p.date_format or ("%Y-%m-%d" if p.semantic_type == "date" else
+                                    "%Y-%m-%dT%H:%M:%S")
+            return ns.dt.strftime(fmt).astype("str")
+        return ns
+    values = pd.Series(sample[p.name].to_numpy(dtype=object))
+    if p.dtype == "bool" and values.notna().all():
+        return values.astype(bool)
+    if p.dtype in ("bool", "boolean"):
+        return values.astype("boolean")
+    if p.text:
+        return values.astype("str")
+    try:
+        return values.astype(p.dtype)
+    except (TypeError, ValueError):
+        return values
+
+
+# --- fresh values: identifiers and PII in the real values' format -------------------------
+
+def _shape_like(templates: np.ndarray, rng: np.random.Generator) -> list[str]:
+    """Each template with its digits, lowercase and uppercase letters replaced at random."""
+    out = []
+    for t in templates:
+        chars = []
+        for ch in str(t):
+            if ch.isdigit():
+                chars.append(string.digits[rng.integers(10)])
+            elif "a" <= ch <= "f" and len(str(t)) == 36:  # uuid hex
+                chars.append("0123456789abcdef"[rng.integers(16)])
+            elif ch.islower():
+                chars.append(string.ascii_lowercase[rng.integers(26)])
+            elif ch.isupper():
+                chars.append(string.ascii_uppercase[rng.integers(26)])
+            else:
+                chars.append(ch)
+        out.append("".join(chars))
+    return out
+
+
+def _sequence(real: pd.Series, n: int) -> list[Any] | None:
+    """New ids continuing the real id sequence (numbers, or PREFIX + zero-padded number)."""
+    present = real.dropna()
+    if pd.api.types.is_integer_dtype(present.dtype) or (
+            pd.api.types.is_float_dtype(present.dtype)
+            and np.all(np.mod(present.to_numpy(dtype=float), 1) == 0)):
+        x = np.sort(present.to_numpy(dtype="int64"))
+        diffs = np.diff(x)
+        step = int(np.median(diffs[diffs > 0])) if (diffs > 0).any() else 1
+        return list(int(x.max()) + step * np.arange(1, n + 1))
+    text = present.astype(str)
+    parts = text.str.extract(SEQUENCE)
+    if parts[1].isna().any() or parts[0].nunique() != 1:
+        return None
+    prefix = parts[0].iloc[0]
+    width = int(parts[1].str.len().max()) if parts[1].str.len().nunique() == 1 else 0
+    start = int(parts[1].astype("int64").max()) + 1
+    return [f"{prefix}{i:0{width}d}" for i in range(start, start + n)]
+
+
+def _faker(seed: int) -> Any:
+    from faker import Faker
+
+    fake = Faker("en_US")
+    fake.seed_instance(seed)
+    return fake
+
+
+def _person(fake: Any, name: str, n: int) -> list[str]:
+    low = name.lower()
+    maker = fake.first_name if "first" in low or "given" in low else (
+        fake.last_name if "last" in low or "sur" in low or "family" in low else fake.name)
+    pool = [maker() for _ in range(min(n, 2000))]
+    return [pool[i % len(pool)] for i in range(n)]
+
+
+def fresh_values(p: ColumnPlan, real: pd.Series, n: int, seed: int) -> pd.Series:
+    """N new values for a `fresh` column: same format, none equal to a real value; unique when
+    the real column is; the real null ratio."""
+    rng = np.random.default_rng(seed)
+    present = real.dropna()
+    taken = set(present.astype(str))
+    values: list[Any] | None = None
+    if p.unique and p.semantic_type in ("identifier", "uuid", "integer"):
+        values = _sequence(present, n) if p.semantic_type != "uuid" else None
+    if values is None:
+        fake = _faker(seed)
+        templates = present.to_numpy()[rng.integers(0, len(present), n)]
+        if p.pii == "PERSON":
+            values = _person(fake, p.name, n)
+        elif p.pii == "LOCATION":
+            values = [fake.street_address() for _ in range(n)]
+        elif p.semantic_type == "email":
+            values = [f"{fake.user_name()}@{str(t).rsplit('@', 1)[-1]}" for t in templates]
+        elif p.semantic_type == "free_text":
+            words = [max(1, len(str(t).split())) for t in templates]
+            values = [fake.sentence(nb_words=w, variable_nb_words=False).rstrip(".")
+                      if not str(t).endswith(".") else fake.sentence(nb_words=w)
+                      for w, t in zip(words, templates, strict=True)]
+        else:
+            values = _shape_like(templates, rng)
+        values = list(apply_casing(pd.Series(values, dtype="str"), p.casing))
+        # no real value repeated; unique columns stay unique
+        seen: set[str] = set()
+        for i, v in enumerate(values):
+            tries = 0
+            while (str(v) in taken or (p.unique and str(v) in seen)) and tries < 20:
+                v = _shape_like(np.array([v]), rng)[0]
+                tries += 1
+            if str(v) in taken or (p.unique and str(v) in seen):
+                v = f"{v}-{i}"
+            seen.add(str(v))
+            values[i] = v
+    out = pd.Series(values)
+    if p.null_ratio > 0:
+        out = out.mask(rng.random(n) < p.null_ratio)
+    if pd.api.types.is_integer_dtype(real.dtype) and not out.isna().any():
+        return out.astype(real.dtype)
+    if pd.api.types.is_numeric_dtype(real.dtype):
+        return pd.to_numeric(out).astype("Int64" if out.isna().any() else "int64")
+    return out.astype("str")
