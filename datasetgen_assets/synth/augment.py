@@ -12,6 +12,7 @@ Synthetic rows equal to a real row (on the modeled columns) are dropped and redr
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,14 +46,14 @@ class AugmentResult:
 def target_rows(real_rows: int, rows: int | None, ratio: float | None, where: str) -> int:
     """The number of rows to generate from `rows` or `ratio` x the real rows."""
     if rows is not None and ratio is not None:
-        raise StepInputError(f"{where}: both 'rows' and 'ratio' are set",
+        raise StepInputError(f"{where}: both 'rows' and 'ratio' are set.",
                              fix="give one of them")
     n = rows if rows is not None else (round(real_rows * ratio) if ratio is not None else None)
     if n is None:
-        raise StepInputError(f"{where}: how many rows to generate is not set",
+        raise StepInputError(f"{where}: how many rows to generate is not set.",
                              fix="give 'rows' (e.g. rows: 1000) or 'ratio' (e.g. ratio: 2.0)")
     if n <= 0:
-        raise StepInputError(f"{where}: 'rows' must be at least 1 (got {n})",
+        raise StepInputError(f"{where}: 'rows' must be at least 1 (got {n}).",
                              fix="ask for a positive number of rows")
     return int(n)
 
@@ -61,24 +62,24 @@ def check_upload(df: pd.DataFrame, source: str) -> None:
     """Raise StepInputError for uploads that cannot be modeled (empty, too few rows, no
     usable column)."""
     if df.shape[1] == 0 or len(df) == 0:
-        raise StepInputError(f"{source} is empty: no rows to learn from",
+        raise StepInputError(f"{source} is empty: no rows to learn from.",
                              fix="upload a file with a header row and data rows")
     if len(df) < MIN_ROWS:
         raise StepInputError(
             f"{source} has {len(df)} row{'s' if len(df) != 1 else ''}; augmentation needs at "
-            f"least {MIN_ROWS} real rows to learn distributions from",
+            f"least {MIN_ROWS} real rows to learn distributions from.",
             fix=f"upload at least {MIN_ROWS} rows, or generate from a schema instead "
                 "(`datasetgen generate`)")
     empty = [str(c) for c in df.columns if df[c].isna().all()]
     if len(empty) == df.shape[1]:
         raise StepInputError(
-            f"{source}: every column is empty (all nulls): {', '.join(empty)}",
+            f"{source}: every column is empty (all nulls): {', '.join(empty)}.",
             fix="upload the file with its values, or check the delimiter and encoding")
 
 
 def _split(n: int, holdout: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
-    k = int(round(n * holdout))
+    k = round(n * holdout)
     if holdout <= 0 or k < MIN_HOLDOUT_ROWS or n - k < MIN_ROWS:
         return np.arange(n), np.array([], dtype=int)
     perm = rng.permutation(n)
@@ -93,10 +94,10 @@ def augment(df: pd.DataFrame, *, rows: int, output: Output = "merged", seed: int
     start = time.perf_counter()
     check_upload(df, source)
     if rows <= 0:
-        raise StepInputError(f"{source}: 'rows' must be at least 1 (got {rows})",
+        raise StepInputError(f"{source}: 'rows' must be at least 1 (got {rows}).",
                              fix="ask for a positive number of rows")
     if FLAG in df.columns:
-        raise StepInputError(f"{source} already has a '{FLAG}' column",
+        raise StepInputError(f"{source} already has a '{FLAG}' column.",
                              fix=f"drop or rename '{FLAG}' before augmenting")
     df = df.reset_index(drop=True)
     say(f"profiling {len(df):,} rows x {df.shape[1]} columns")
@@ -180,7 +181,7 @@ def _sample(model: Any, df: pd.DataFrame, plans: list[formats.ColumnPlan], rows:
         raise StepInputError(
             f"{source}: only {have:,} of {rows:,} synthetic rows differ from every real row on "
             f"the columns {', '.join(modeled)}: the upload has too few distinct combinations "
-            "to generate new rows without copying real ones",
+            "to generate new rows without copying real ones.",
             fix="ask for fewer rows, upload more varied data, or allow copies with "
                 "max_exact_copies")
     synth_model = pd.concat(kept_model, ignore_index=True)
@@ -207,10 +208,8 @@ def _output(real: pd.DataFrame, synth: pd.DataFrame, output: Output) -> pd.DataF
     synth[FLAG] = True
     for c in real.columns:
         if c != FLAG and real[c].dtype != synth[c].dtype:
-            try:
+            with contextlib.suppress(TypeError, ValueError):
                 synth[c] = synth[c].astype(real[c].dtype)
-            except (TypeError, ValueError):
-                pass
     merged = pd.concat([real, synth], ignore_index=True)
     merged[FLAG] = merged[FLAG].astype(bool)
     return merged

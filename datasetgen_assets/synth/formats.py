@@ -208,10 +208,7 @@ def render(sample: pd.DataFrame, p: ColumnPlan) -> pd.Series:
     if p.sdtype == "datetime":
         x = sample[p.name].to_numpy(dtype=float, na_value=np.nan)
         ns = pd.Series(pd.to_datetime(np.where(np.isnan(x), np.nan, x), unit="ns"))
-        if p.semantic_type == "date":
-            ns = ns.dt.normalize()
-        else:
-            ns = ns.dt.floor("s")
+        ns = ns.dt.normalize() if p.semantic_type == "date" else ns.dt.floor("s")
         if p.tz:
             ns = ns.dt.tz_localize("UTC").dt.tz_convert(p.tz)
         if p.text:
