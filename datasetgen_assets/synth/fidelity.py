@@ -7,7 +7,8 @@
   with a null in the pair dropped) for two continuous columns; ContingencySimilarity (1 - total
   variation of the joint frequencies, nulls kept as a cell) for two discrete columns and for
   mixed pairs, whose continuous side is discretized into 10 equal-width bins of its own data
-  (np.histogram_bin_edges on each dataset separately, nulls in the last bin, as SDMetrics does).
+  (np.histogram_bin_edges on each dataset separately, np.digitize, so nulls share the bin past
+  the last edge with the maximum, as in SDMetrics).
   A pair whose metric cannot be computed (a constant column) is left out of the average.
 - Overall score: the mean of the two property scores (each the mean of its details).
 
@@ -92,7 +93,8 @@ def contingency_similarity(real: pd.DataFrame, synthetic: pd.DataFrame) -> float
 
 
 def discretize(s: pd.Series) -> pd.Series:
-    """10 equal-width bins of the column's own non-null range; nulls in the last bin."""
+    """10 equal-width bins of the column's own non-null range (np.digitize: the maximum and
+    nulls fall past the last edge, as in SDMetrics)."""
     x = _numbers(s)
     present = x.dropna()
     if present.empty:
