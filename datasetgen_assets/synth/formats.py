@@ -287,6 +287,16 @@ def _person(fake: Any, name: str, n: int) -> list[str]:
     return [pool[i % len(pool)] for i in range(n)]
 
 
+def _redraw(value: str, p: ColumnPlan, fake: Any, rng: np.random.Generator, tries: int) -> str:
+    """Another value in the same format after a collision with a real or drawn value."""
+    if p.pii == "PERSON" and tries < 10:
+        return str(apply_casing(pd.Series([_person(fake, p.name, 1)[0]]), p.casing)[0])
+    if "@" in value and p.semantic_type == "email":
+        user, domain = value.rsplit("@", 1)
+        return f"{user}{rng.integers(10)}@{domain}"
+    return _shape_like(np.array([value]), rng)[0]
+
+
 def fresh_values(p: ColumnPlan, real: pd.Series, n: int, seed: int) -> pd.Series:
     """N new values for a `fresh` column: same format, none equal to a real value; unique when
     the real column is; the real null ratio."""
@@ -318,7 +328,7 @@ def fresh_values(p: ColumnPlan, real: pd.Series, n: int, seed: int) -> pd.Series
         for i, v in enumerate(values):
             tries = 0
             while (str(v) in taken or (p.unique and str(v) in seen)) and tries < 20:
-                v = _shape_like(np.array([v]), rng)[0]
+                v = _redraw(str(v), p, fake, rng, tries)
                 tries += 1
             if str(v) in taken or (p.unique and str(v) in seen):
                 v = f"{v}-{i}"
