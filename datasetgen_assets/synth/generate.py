@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from datasetgen_assets.errors import StepInputError
 from datasetgen_assets.synth import semantic
-from datasetgen_assets.synth.regexgen import compile_pattern
+from datasetgen_assets.synth.regexgen import compile_pattern, to_arrow
 from datasetgen_assets.synth.schema import (
     NUMERIC,
     TEMPORAL,
@@ -189,6 +190,8 @@ class _Generator:
         values = self._values(f, rng, n)
         if not f.unique or f.sequence or n < 2:
             return values
+        if isinstance(values, pa.Array) and len(pc.unique(values)) == n:
+            return values  # Arrow's hash kernel: the common no-collision case, fast
         s = pd.Series(values)
         for _ in range(UNIQUE_ROUNDS):
             dup = s.duplicated().to_numpy()
@@ -220,7 +223,7 @@ class _Generator:
             pattern = f.pattern or (PHONE_PATTERN if t == "phone" else
                                     f"[A-Za-z]{{{f.min_length or 8},"
                                     f"{f.max_length or max(f.min_length or 8, 16)}}}")
-            return pa.array(compile_pattern(pattern).generate(rng, n))
+            return compile_pattern(pattern).generate(rng, n)
         if t == "text":
             return semantic.text(self.pools, rng, n, f.min_length or 5,
                                  f.max_length or max(f.min_length or 5, 15))
@@ -346,19 +349,22 @@ def _times(f: FieldSpec, rng: np.random.Generator, n: int) -> np.ndarray:
     return v.astype(np.int64).astype(f"datetime64[{unit}]").astype("datetime64[us]")
 
 
-_HEX = np.array([[ord(c) for c in f"{b:02x}"] for b in range(256)], dtype=np.uint32)
+# byte -> its two hex digits, as one little-endian uint16 ("0a" -> b"0" | b"a" << 8)
+_HEX2 = np.array([ord(f"{i:02x}"[0]) | ord(f"{i:02x}"[1]) << 8 for i in range(256)],
+                 dtype="<u2")
+_UUID_GROUPS = ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32))  # hex digit spans
 
 
 def _uuids(rng: np.random.Generator, n: int) -> pa.Array:
-    """Random version-4 UUIDs as text."""
-    b = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
+    """Random version-4 UUIDs as text (bytes written straight into one buffer)."""
+    b = np.frombuffer(rng.bytes(16 * n), dtype=np.uint8).reshape(n, 16).copy()
     b[:, 6] = (b[:, 6] & 0x0F) | 0x40
     b[:, 8] = (b[:, 8] & 0x3F) | 0x80
-    hexes = _HEX[b].reshape(n, 32)
-    dash = np.full((n, 1), ord("-"), dtype=np.uint32)
-    mat = np.concatenate([hexes[:, :8], dash, hexes[:, 8:12], dash, hexes[:, 12:16], dash,
-                          hexes[:, 16:20], dash, hexes[:, 20:]], axis=1)
-    return pa.array(np.ascontiguousarray(mat).view("<U36").reshape(n))
+    hexes = _HEX2[b].view(np.uint8)  # (n, 32)
+    out = np.full((n, 36), ord("-"), dtype=np.uint8)
+    for k, (lo, hi) in enumerate(_UUID_GROUPS):
+        out[:, lo + k: hi + k] = hexes[:, lo:hi]
+    return to_arrow(out)
 
 
 # -------------------------------------------------------------------- rules

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+import pyarrow as pa
 
 from datasetgen_assets.errors import DatasetGenError
 
@@ -173,6 +174,24 @@ def _compact(mat: np.ndarray) -> np.ndarray:
     return np.take_along_axis(mat, order, axis=1)
 
 
+def to_arrow(mat: np.ndarray) -> pa.Array:
+    """An (n, width) code-point matrix (zeros only at row ends) as an Arrow string array.
+    ASCII goes straight into Arrow's buffers; other text through numpy's UTF-32 strings."""
+    n, width = mat.shape
+    if width == 0:
+        return pa.array([""] * n, type=pa.string())
+    if int(mat.max(initial=0)) < 128:
+        m8 = np.ascontiguousarray(mat, dtype=np.uint8)
+        lengths = np.count_nonzero(m8, axis=1)
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        data = m8[m8 != 0] if (lengths != width).any() else m8.reshape(-1)
+        return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets),
+                                                pa.py_buffer(data)).cast(pa.string())
+    wide = np.ascontiguousarray(mat, dtype=np.uint32).view(f"<U{width}").reshape(n)
+    return pa.array(wide, type=pa.string())
+
+
 class Pattern:
     """A compiled pattern: `generate(rng, n)` -> numpy array of n matching strings."""
 
@@ -180,13 +199,9 @@ class Pattern:
         self.pattern = pattern
         self.root = root
 
-    def generate(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        mat = self.root.generate(rng, n)
-        width = max(mat.shape[1], 1)
-        if mat.shape[1] == 0:
-            mat = np.zeros((n, 1), dtype=np.uint32)
-        mat = np.ascontiguousarray(mat, dtype=np.uint32)
-        return mat.view(f"<U{width}").reshape(n)
+    def generate(self, rng: np.random.Generator, n: int) -> pa.Array:
+        """n matching strings as an Arrow string array."""
+        return to_arrow(self.root.generate(rng, n))
 
     def capacity(self) -> int:
         return self.root.capacity()

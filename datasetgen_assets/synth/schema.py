@@ -90,6 +90,12 @@ class FieldSpec(_Model):
     sequence: bool = Field(False, description="integer: consecutive values from `min` (default 1)")
     references: str | None = Field(None, description="foreign key: 'table.field' of a parent")
 
+    @field_validator("enum", mode="before")
+    @classmethod
+    def _enum_keys(cls, v: Any) -> Any:
+        """Weighted values may be numbers in YAML (`{0: 0.5, 4.99: 0.5}`): keys become text."""
+        return {str(k): w for k, w in v.items()} if isinstance(v, dict) else v
+
     @field_validator("min", "max", mode="before")
     @classmethod
     def _iso(cls, v: Any) -> Any:
@@ -500,7 +506,8 @@ def _check_field(table: TableSpec, fname: str, f: FieldSpec, tables: dict[str, T
         elif d.type == "lognormal" and d.sigma is not None and d.sigma <= 0:
             err(table, fname, "distribution.sigma", f"sigma must be > 0 (got {d.sigma})",
                 "use a positive sigma")
-    if t == "category" and f.enum is None and not (d and d.weights):
+    if t == "category" and f.enum is None and not (d and d.weights) \
+            and fname not in table.derived():
         err(table, fname, "enum", "a category field needs its values",
             "add `enum: [a, b, c]` or `enum: {a: 0.5, b: 0.3, c: 0.2}`")
 
