@@ -187,11 +187,23 @@ def test_batches_that_never_validate_are_regenerated_in_later_rounds(rows_emulat
     rows_emulator.configure(fault="schema", times=99, rate=0.5)  # half the row sets, always
     df, rep = generate_with_llm(_client(rows_emulator, max_batch_size=2), row_schema=SCHEMA,
                                 instruction="x", rows=24, validate=no_violations, seed=3,
-                                max_rounds=6)
+                                max_rounds=6, batch_size=3)
     assert len(df) == 24
     _assert_schema_valid(df)
     assert rep["failed_batches"] >= 1 and rep["rounds"] >= 2
     assert "schema violation" in " ".join(rep["sample_violations"])
+    assert rep["batch_sizes"][:2] == [3, 3]  # a given batch size is kept
+
+
+def test_failed_batches_halve_the_chosen_batch_size(rows_emulator: Emulator):
+    rows_emulator.configure(fault="truncated", times=99, rate=0.6)  # cut off, every time
+    client = _client(rows_emulator, output_tokens_per_row=1000, max_batch_size=1)
+    df, rep = generate_with_llm(client, row_schema=SCHEMA, instruction="x", rows=40,
+                                validate=no_violations, max_rounds=8)
+    assert len(df) == 40 and rep["failed_batches"] >= 1
+    first = choose_batch_size(client, SCHEMA)
+    assert rep["batch_sizes"][0] == first > 4
+    assert rep["batch_sizes"][1] <= first // 2
 
 
 @pytest.mark.parametrize("fault", ["429", "500"])

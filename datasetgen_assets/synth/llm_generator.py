@@ -9,9 +9,12 @@ How a run goes:
   batches into requests (up to its `max_batch_size` per request), runs requests in parallel
   (the provider's `concurrency`), caches each batch's answer, re-asks a malformed answer
   once and accounts tokens and cost; the SDKs retry 429/5xx. Nothing here retries a call.
-- Batch size `k` (when not given): as many rows as fit in 75% of the output tokens the
-  client allows one batch (`output_tokens_per_row`, default 200), estimated from the schema
-  (about 4 characters per token), between 1 and 25 (`choose_batch_size`).
+- Batch size `k` (when not given): as many rows as fit in the output tokens the client
+  allows one batch (`output_tokens_per_row`, default 200), a row's tokens estimated from
+  the schema cautiously (indented JSON, 2 characters per token), between 1 and 25 and at
+  most the rows still needed (`choose_batch_size`). A round in which batches failed (e.g.
+  answers cut off) halves it for the next round. A given `batch_size` is kept; it is refused
+  only when even compact JSON (4 characters per token) cannot fit.
 - Each batch's prompt carries its index and the seed, so batches differ (the cache does not
   hand every batch the same rows) while a rerun with the same seed is served from the cache.
 - Round 1 asks ceil(rows / k) batches; later rounds ask for what is missing, scaled by the
@@ -42,7 +45,6 @@ import pandas as pd
 from datasetgen_assets.errors import DatasetGenError, did_you_mean
 
 MAX_BATCH_SIZE = 25  # rows per batch (one batch = one item of the client's request)
-OUTPUT_SHARE = 0.75  # of the client's per-batch output tokens, the rest is headroom
 BATCH_ENVELOPE_TOKENS = 12  # {"id": n, "rows": [...]} around a batch's rows
 BUDGET_MARGIN = 1.25  # estimated cost x this must fit the budget left before a wave
 MAX_EXAMPLES = 5
@@ -103,17 +105,30 @@ def _typical(prop: dict[str, Any]) -> Any:
     return "x" * n
 
 
+def _typical_row(row_schema: dict[str, Any]) -> dict[str, Any]:
+    return {name: _typical(p if isinstance(p, dict) else {})
+            for name, p in (row_schema.get("properties") or {}).items()}
+
+
 def row_tokens(row_schema: dict[str, Any]) -> int:
-    """Estimated output tokens of one generated row (JSON, ~4 characters per token)."""
-    row = {name: _typical(p if isinstance(p, dict) else {})
-           for name, p in (row_schema.get("properties") or {}).items()}
-    return len(json.dumps(row, ensure_ascii=False)) // 4 + 2
+    """Estimated output tokens of one generated row as providers bill compact JSON (~4
+    characters per token, the client's own rule): for cost estimates."""
+    return len(json.dumps(_typical_row(row_schema), ensure_ascii=False)) // 4 + 2
+
+
+def sizing_tokens(row_schema: dict[str, Any]) -> int:
+    """A cautious output-token count of one row, for batch sizing: grammar-constrained
+    servers (llama.cpp) write indented JSON, measured at ~2 characters per token."""
+    row = _typical_row(row_schema)
+    chars = len(json.dumps(row, ensure_ascii=False)) + 8 * len(row) + 12
+    return -(-chars // 2)
 
 
 def choose_batch_size(client: Any, row_schema: dict[str, Any]) -> int:
-    """Rows per batch: what fits in OUTPUT_SHARE of the client's per-batch output tokens."""
-    budget = _settings(client).output_tokens_per_row * OUTPUT_SHARE - BATCH_ENVELOPE_TOKENS
-    return max(1, min(MAX_BATCH_SIZE, int(budget // row_tokens(row_schema))))
+    """Rows per batch: as many cautious rows (`sizing_tokens`) as fit in the output tokens
+    the client gives one batch (`output_tokens_per_row`), 1 to MAX_BATCH_SIZE."""
+    budget = _settings(client).output_tokens_per_row - BATCH_ENVELOPE_TOKENS
+    return max(1, min(MAX_BATCH_SIZE, int(budget // sizing_tokens(row_schema))))
 
 
 def batch_output_schema(row_schema: dict[str, Any], k: int) -> dict[str, Any]:
@@ -204,7 +219,7 @@ def estimate_llm_generation(client: Any, *, row_schema: dict[str, Any], instruct
     provider and its price table, assuming every row is valid the first time (each further
     round adds about the rejected share again). Nothing is generated."""
     _check_args(row_schema, rows, (), batch_size, 1, None, None, client)
-    k = batch_size or choose_batch_size(client, row_schema)
+    k = batch_size or min(rows, choose_batch_size(client, row_schema))
     n = math.ceil(rows / k)
     est = _estimate_batches(client, _descriptors(0, n, 0, k),
                             generation_instruction(instruction, k), row_schema, k, tier, model)
@@ -241,6 +256,7 @@ class _State:
     failed_batches: int = 0
     batches: int = 0
     rounds: int = 0
+    batch_sizes: list[int] = field(default_factory=list)  # k of each round
     usage: dict[str, Any] = field(default_factory=dict)
     violations: list[str] = field(default_factory=list)
 
@@ -296,6 +312,22 @@ def frame_from_rows(records: list[dict[str, Any]], row_schema: dict[str, Any]) -
     return df
 
 
+def _collect(part: list[dict[str, Any]], results: list[dict[str, Any]], st: _State,
+             schema_v: Any, validate: Validate, row_schema: dict[str, Any],
+             unique: Sequence[str], example_keys: set[str]) -> None:
+    """One structured() call's answers: failed batches noted, rows screened."""
+    candidates: list[tuple[int, dict[str, Any]]] = []
+    for desc, answer in zip(part, results, strict=True):
+        if "_error" in answer:
+            st.failed_batches += 1
+            st.note(f"batch {desc['batch']}: {answer['_error']}")
+            continue
+        got = [r for r in answer.get("rows") or [] if isinstance(r, dict)]
+        st.returned += len(got)
+        candidates += [(desc["batch"], r) for r in got]
+    _screen(candidates, st, schema_v, validate, row_schema, unique, example_keys)
+
+
 def _screen(candidates: list[tuple[int, dict[str, Any]]], st: _State, schema_v: Any,
             validate: Validate, row_schema: dict[str, Any], unique: Sequence[str],
             example_keys: set[str]) -> None:
@@ -335,14 +367,16 @@ def _screen(candidates: list[tuple[int, dict[str, Any]]], st: _State, schema_v: 
             st.accepted.append(row)
 
 
-def _report(st: _State, k: int, seconds: float) -> dict[str, Any]:
+def _report(st: _State, seconds: float) -> dict[str, Any]:
     u = st.usage
     return {
         "generator": "llm", "requested": st.requested,
         "accepted": min(len(st.accepted), st.requested), "shortfall": st.missing,
         "returned": st.returned, "invalid": st.invalid, "duplicates": st.duplicates,
         "failed_batches": st.failed_batches, "rounds": st.rounds, "batches": st.batches,
-        "batch_size": k, "calls": u.get("calls", 0), "cache_hits": u.get("cache_hits", 0),
+        "batch_size": st.batch_sizes[0] if st.batch_sizes else 0,
+        "batch_sizes": list(st.batch_sizes), "calls": u.get("calls", 0),
+        "cache_hits": u.get("cache_hits", 0),
         "input_tokens": u.get("input_tokens", 0), "output_tokens": u.get("output_tokens", 0),
         "cost_usd": round(u.get("cost_usd", 0.0), 6),
         "virtual_cost_usd": round(u.get("virtual_cost_usd", 0.0), 6),
@@ -395,25 +429,29 @@ def generate_with_llm(client: Any, *, row_schema: dict[str, Any], instruction: s
     schema_v = _check_args(row_schema, rows, unique, batch_size, max_rounds, examples,
                            max_cost_usd, client)
     started = time.monotonic()
-    k = batch_size or choose_batch_size(client, row_schema)
-    out_schema = batch_output_schema(row_schema, k)
-    task = generation_instruction(instruction, k, examples)
+    k_max = batch_size or choose_batch_size(client, row_schema)
     example_keys = {_key({c: e.get(c) for c in row_schema["properties"]})
                     for e in examples or []}
     st = _State(rows)
     wave = _wave_size(client)
 
     def fail(message: str, fix: str) -> LLMGenerationError:
-        report = _report(st, k, time.monotonic() - started)
+        report = _report(st, time.monotonic() - started)
         return LLMGenerationError(message, fix=fix, report=report,
                                   frame=frame_from_rows(st.accepted, row_schema))
 
     while st.missing and st.rounds < max_rounds:
         st.rounds += 1
         rate = len(st.accepted) / st.returned if st.returned else 1.0
-        n = math.ceil(st.missing / (k * max(rate, 0.25)))
+        want = math.ceil(st.missing / max(rate, 0.25))
+        k = min(k_max, want)
+        n = math.ceil(want / k)
+        st.batch_sizes.append(k)
+        out_schema = batch_output_schema(row_schema, k)
+        task = generation_instruction(instruction, k, examples)
         todo = _descriptors(st.batches, n, seed, k)
         st.batches += n
+        failed_before = st.failed_batches
         for lo in range(0, n, wave):
             if not st.missing:
                 break
@@ -434,18 +472,12 @@ def generate_with_llm(client: Any, *, row_schema: dict[str, Any], instruction: s
                            " the same seed continues from there) or ask for fewer rows"
                            ) from exc
             _add_usage(st.usage, res.usage)
-            candidates: list[tuple[int, dict[str, Any]]] = []
-            for desc, answer in zip(part, res.results, strict=True):
-                if "_error" in answer:
-                    st.failed_batches += 1
-                    st.note(f"batch {desc['batch']}: {answer['_error']}")
-                    continue
-                got = [r for r in answer.get("rows") or [] if isinstance(r, dict)]
-                st.returned += len(got)
-                candidates += [(desc["batch"], r) for r in got]
-            _screen(candidates, st, schema_v, validate, row_schema, unique, example_keys)
+            _collect(part, res.results, st, schema_v, validate, row_schema, unique,
+                     example_keys)
             if progress is not None:
                 progress(min(len(st.accepted), rows), rows)
+        if batch_size is None and st.failed_batches > failed_before:
+            k_max = max(1, k // 2)  # answers cut off or malformed: ask for fewer rows each
     if st.missing:
         raise fail(f"only {len(st.accepted)} of {rows} valid, distinct rows after"
                    f" {st.rounds} rounds ({st.invalid} invalid, {st.duplicates} duplicates,"
@@ -454,4 +486,4 @@ def generate_with_llm(client: Any, *, row_schema: dict[str, Any], instruction: s
                    "raise max_rounds, loosen the constraints the examples show, drop"
                    " `unique` on columns with few possible values, or use a stronger model")
     df = frame_from_rows(st.accepted[:rows], row_schema)
-    return df, _report(st, k, time.monotonic() - started)
+    return df, _report(st, time.monotonic() - started)
