@@ -103,6 +103,39 @@ def discretize(s: pd.Series) -> pd.Series:
     return pd.Series(np.digitize(x.to_numpy(), bins=edges), index=s.index)
 
 
+def _codes(real: pd.Series, synthetic: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
+    """Shared integer codes of two discrete columns; null is a code of its own."""
+    both = pd.concat([real.astype(object), synthetic.astype(object)], ignore_index=True)
+    codes, uniques = pd.factorize(both, use_na_sentinel=True)
+    codes = np.where(codes < 0, len(uniques), codes)
+    return codes[: len(real)], codes[len(real):], len(uniques) + 1
+
+
+def _joint_tv(ra: np.ndarray, rb: np.ndarray, sa: np.ndarray, sb: np.ndarray, kb: int) -> float:
+    """1 - total variation of the joint frequencies of two code arrays (ContingencySimilarity)."""
+    r = np.unique(ra.astype(np.int64) * kb + rb, return_counts=True)
+    s = np.unique(sa.astype(np.int64) * kb + sb, return_counts=True)
+    keys = np.union1d(r[0], s[0])
+    fr = np.zeros(len(keys))
+    fs = np.zeros(len(keys))
+    fr[np.searchsorted(keys, r[0])] = r[1] / len(ra)
+    fs[np.searchsorted(keys, s[0])] = s[1] / len(sa)
+    return float(1.0 - np.abs(fr - fs).sum() / 2.0)
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    ok = ~(np.isnan(a) | np.isnan(b))
+    if ok.sum() < 2:
+        return float("nan")
+    with np.errstate(all="ignore"):
+        return float(np.corrcoef(a[ok], b[ok])[0, 1])
+
+
+def _constant(x: np.ndarray) -> bool:
+    ok = x[~np.isnan(x)]
+    return len(ok) > 0 and ok.min() == ok.max()
+
+
 def quality_report(real: pd.DataFrame, synthetic: pd.DataFrame,
                    sdtypes: dict[str, str]) -> dict[str, Any]:
     """Column Shapes, Column Pair Trends and their mean, with per-column and per-pair details.
@@ -110,31 +143,38 @@ def quality_report(real: pd.DataFrame, synthetic: pd.DataFrame,
     `sdtypes` maps each compared column to numerical, datetime, categorical or boolean."""
     cols = [c for c in sdtypes if sdtypes[c] in CONTINUOUS | DISCRETE]
     shapes: list[dict[str, Any]] = []
+    num_r: dict[str, np.ndarray] = {}
+    num_s: dict[str, np.ndarray] = {}
+    code_r: dict[str, np.ndarray] = {}
+    code_s: dict[str, np.ndarray] = {}
+    width: dict[str, int] = {}
     for c in cols:
         if sdtypes[c] in CONTINUOUS:
             shapes.append({"column": c, "metric": "KSComplement",
                            "score": ks_complement(real[c], synthetic[c])})
+            num_r[c] = _numbers(real[c]).to_numpy()
+            num_s[c] = _numbers(synthetic[c]).to_numpy()
+            code_r[c] = discretize(real[c]).to_numpy()
+            code_s[c] = discretize(synthetic[c]).to_numpy()
+            width[c] = 12  # np.digitize on 11 edges: 0..11
         else:
             shapes.append({"column": c, "metric": "TVComplement",
                            "score": tv_complement(real[c], synthetic[c])})
-    binned_r = {c: discretize(real[c]) for c in cols if sdtypes[c] in CONTINUOUS}
-    binned_s = {c: discretize(synthetic[c]) for c in cols if sdtypes[c] in CONTINUOUS}
+            code_r[c], code_s[c], width[c] = _codes(real[c], synthetic[c])
     pairs: list[dict[str, Any]] = []
+    nan = float("nan")
     for a, b in itertools.combinations(cols, 2):
-        ca, cb = sdtypes[a] in CONTINUOUS, sdtypes[b] in CONTINUOUS
         row: dict[str, Any] = {"columns": [a, b]}
-        if ca and cb:
-            score, cr, cs = correlation_similarity(real[[a, b]], synthetic[[a, b]])
+        if sdtypes[a] in CONTINUOUS and sdtypes[b] in CONTINUOUS:
+            if any(_constant(x) for x in (num_r[a], num_r[b], num_s[a], num_s[b])):
+                score, cr, cs = nan, nan, nan
+            else:
+                cr, cs = _pearson(num_r[a], num_r[b]), _pearson(num_s[a], num_s[b])
+                score = nan if np.isnan(cr) or np.isnan(cs) else 1.0 - abs(cr - cs) / 2.0
             row.update(metric="CorrelationSimilarity", score=score, real_correlation=cr,
                        synthetic_correlation=cs)
         else:
-            ra = binned_r[a] if ca else real[a]
-            rb = binned_r[b] if cb else real[b]
-            sa = binned_s[a] if ca else synthetic[a]
-            sb = binned_s[b] if cb else synthetic[b]
-            score = contingency_similarity(
-                pd.DataFrame({"a": ra.to_numpy(), "b": rb.to_numpy()}),
-                pd.DataFrame({"a": sa.to_numpy(), "b": sb.to_numpy()}))
+            score = _joint_tv(code_r[a], code_r[b], code_s[a], code_s[b], width[b])
             row.update(metric="ContingencySimilarity", score=score)
         pairs.append(row)
     shape_score = _mean([s["score"] for s in shapes])
