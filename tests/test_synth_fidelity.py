@@ -61,7 +61,8 @@ def test_quality_report_is_mean_of_properties_and_skips_constant_pairs():
     real = pd.DataFrame({"x": [1.0, 2, 3, 4], "y": [2.0, 4, 6, 8], "c": ["a", "a", "b", "b"]})
     synth = pd.DataFrame({"x": [1.0, 2, 3, 4], "y": [8.0, 6, 4, 2], "c": ["a", "a", "b", "b"]})
     rep = fidelity.quality_report(real, synth, {"x": "numerical", "y": "numerical",
-                                                "c": "categorical"})
+                                                "c": "categorical"},
+                                  real_correlation_threshold=0, real_association_threshold=0)
     assert rep["column_shapes"] == pytest.approx(1.0)
     by_pair = {tuple(p["columns"]): p for p in rep["pairs"]}
     assert by_pair[("x", "y")]["metric"] == "CorrelationSimilarity"
@@ -73,7 +74,8 @@ def test_quality_report_is_mean_of_properties_and_skips_constant_pairs():
     assert rep["column_pair_trends"] == pytest.approx(1 / 3)
     assert rep["score"] == pytest.approx((1.0 + 1 / 3) / 2)
     const = pd.DataFrame({"x": [1.0, 1, 1, 1], "y": [2.0, 4, 6, 8]})
-    rep2 = fidelity.quality_report(const, const, {"x": "numerical", "y": "numerical"})
+    rep2 = fidelity.quality_report(const, const, {"x": "numerical", "y": "numerical"},
+                                   real_correlation_threshold=0)
     assert np.isnan(rep2["pairs"][0]["score"]) and np.isnan(rep2["column_pair_trends"])
     assert rep2["score"] == pytest.approx(1.0)  # nan property left out of the mean
 
@@ -87,3 +89,21 @@ def test_constraint_adherence_counts_range_category_and_shape_violations():
     rep = fidelity.constraint_adherence(real, real, synth, synth, plans)
     assert rep["columns"] == {"n": 0.5, "c": 0.5, "id": 0.5}
     assert rep["score"] == pytest.approx(0.5)
+
+
+def test_only_pairs_related_in_the_real_data_are_scored_by_default():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    real = pd.DataFrame({"x": x, "y": x + rng.normal(scale=0.1, size=200),
+                         "z": rng.normal(size=200),
+                         "c": np.where(x > 0, "hi", "lo"), "d": rng.choice(["p", "q"], 200)})
+    sd = {"x": "numerical", "y": "numerical", "z": "numerical", "c": "categorical",
+          "d": "categorical"}
+    rep = fidelity.quality_report(real, real, sd)
+    scored = {tuple(p["columns"]) for p in rep["pairs"] if not np.isnan(p["score"])}
+    # |r(x, y)| ~ 1 > 0.5; Cramér's V of (x bins, c) is high; z and d are unrelated
+    assert scored == {("x", "y"), ("x", "c"), ("y", "c")}
+    assert rep["column_pair_trends"] == pytest.approx(1.0)
+    v = fidelity.cramers_v(np.array([0, 0, 1, 1]), np.array([0, 0, 1, 1]))
+    assert v == pytest.approx(1.0)
+    assert np.isnan(fidelity.cramers_v(np.array([0, 0]), np.array([0, 1])))

@@ -9,8 +9,11 @@
   mixed pairs, whose continuous side is discretized into 10 equal-width bins of its own data
   (np.histogram_bin_edges on each dataset separately, np.digitize, so nulls share the bin past
   the last edge with the maximum, as in SDMetrics).
-  A pair whose metric cannot be computed (a constant column) is left out of the average.
-- Overall score: the mean of the two property scores (each the mean of its details).
+  As in SDMetrics 0.32's QualityReport, only pairs related in the real data count: |Pearson|
+  above 0.5, Cramér's V of the real contingency table above 0.3; the others, and pairs whose
+  metric cannot be computed (a constant column), are left out of the average.
+- Overall score: the mean of the two property scores (each the mean of its details; a
+  property with no scored detail is left out).
 
 Datetimes are compared as nanoseconds. `constraint_adherence` adds the share of synthetic
 values that keep the upload's constraints (type and format, range, category set, id shape).
@@ -29,6 +32,8 @@ from scipy.stats import ks_2samp
 CONTINUOUS = frozenset({"numerical", "datetime"})
 DISCRETE = frozenset({"categorical", "boolean"})
 KS_DECIMALS = 14  # sys.float_info.dig - 1, as SDMetrics' KSComplement
+REAL_CORRELATION_THRESHOLD = 0.5  # SDMetrics' DEFAULT_REAL_CORRELATION_THRESHOLD
+REAL_ASSOCIATION_THRESHOLD = 0.3  # SDMetrics' DEFAULT_REAL_ASSOCIATION_THRESHOLD
 
 
 def _numbers(s: pd.Series) -> pd.Series:
@@ -111,6 +116,21 @@ def _codes(real: pd.Series, synthetic: pd.Series) -> tuple[np.ndarray, np.ndarra
     return codes[: len(real)], codes[len(real):], len(uniques) + 1
 
 
+def cramers_v(a: np.ndarray, b: np.ndarray) -> float:
+    """Cramér's V of two code arrays (scipy's association, no continuity correction); NaN
+    when the table has fewer than two rows or columns."""
+    from scipy.stats.contingency import association
+
+    _, ia = np.unique(a, return_inverse=True)
+    _, ib = np.unique(b, return_inverse=True)
+    table = np.zeros((ia.max(initial=-1) + 1, ib.max(initial=-1) + 1), dtype=np.int64)
+    np.add.at(table, (ia, ib), 1)
+    if table.sum() == 0 or min(table.shape) < 2:
+        return float("nan")
+    with np.errstate(all="ignore"):
+        return float(association(table, method="cramer"))
+
+
 def _joint_tv(ra: np.ndarray, rb: np.ndarray, sa: np.ndarray, sb: np.ndarray, kb: int) -> float:
     """1 - total variation of the joint frequencies of two code arrays (ContingencySimilarity)."""
     r = np.unique(ra.astype(np.int64) * kb + rb, return_counts=True)
@@ -136,11 +156,14 @@ def _constant(x: np.ndarray) -> bool:
     return len(ok) > 0 and ok.min() == ok.max()
 
 
-def quality_report(real: pd.DataFrame, synthetic: pd.DataFrame,
-                   sdtypes: dict[str, str]) -> dict[str, Any]:
+def quality_report(real: pd.DataFrame, synthetic: pd.DataFrame, sdtypes: dict[str, str], *,
+                   real_correlation_threshold: float = REAL_CORRELATION_THRESHOLD,
+                   real_association_threshold: float = REAL_ASSOCIATION_THRESHOLD
+                   ) -> dict[str, Any]:
     """Column Shapes, Column Pair Trends and their mean, with per-column and per-pair details.
 
-    `sdtypes` maps each compared column to numerical, datetime, categorical or boolean."""
+    `sdtypes` maps each compared column to numerical, datetime, categorical or boolean; pairs
+    weaker than the thresholds in the real data are listed but not scored (0 scores all)."""
     cols = [c for c in sdtypes if sdtypes[c] in CONTINUOUS | DISCRETE]
     shapes: list[dict[str, Any]] = []
     num_r: dict[str, np.ndarray] = {}
@@ -171,11 +194,19 @@ def quality_report(real: pd.DataFrame, synthetic: pd.DataFrame,
             else:
                 cr, cs = _pearson(num_r[a], num_r[b]), _pearson(num_s[a], num_s[b])
                 score = nan if np.isnan(cr) or np.isnan(cs) else 1.0 - abs(cr - cs) / 2.0
+                if real_correlation_threshold > 0 and not abs(cr) > real_correlation_threshold:
+                    score = nan
             row.update(metric="CorrelationSimilarity", score=score, real_correlation=cr,
                        synthetic_correlation=cs)
         else:
-            score = _joint_tv(code_r[a], code_r[b], code_s[a], code_s[b], width[b])
-            row.update(metric="ContingencySimilarity", score=score)
+            assoc = nan
+            if real_association_threshold > 0:
+                assoc = cramers_v(code_r[a], code_r[b])
+            if real_association_threshold > 0 and not assoc > real_association_threshold:
+                score = nan
+            else:
+                score = _joint_tv(code_r[a], code_r[b], code_s[a], code_s[b], width[b])
+            row.update(metric="ContingencySimilarity", score=score, real_association=assoc)
         pairs.append(row)
     shape_score = _mean([s["score"] for s in shapes])
     pair_score = _mean([p["score"] for p in pairs])
