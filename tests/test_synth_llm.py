@@ -374,3 +374,86 @@ def test_real_local_model_returns_schema_valid_rows(local_llm_server: Any,
     assert len(df) == 2 and list(df.columns) == ["fruit", "price"]
     _assert_schema_valid(df, schema)
     assert rep["calls"] >= 1 and rep["output_tokens"] > 0 and rep["cost_usd"] == 0
+
+
+# ---- with the schema's constraints (row_json_schema / violations), the step and the CLI -------
+CUSTOMERS: dict[str, Any] = {"name": "customers", "fields": {
+    "id": {"type": "integer", "unique": True, "min": 1, "max": 100000},
+    "email": {"type": "email", "unique": True},
+    "plan": {"type": "category", "enum": ["free", "pro"]},
+    "age": {"type": "integer", "min": 18, "max": 90},
+    "signup": {"type": "date", "min": "2021-06-01", "max": "2024-12-31"}}}
+
+
+def _customers() -> Any:
+    from datasetgen_assets.synth.schema import load_schema
+
+    return load_schema(CUSTOMERS, file="customers.yaml").table(None)
+
+
+def test_schema_constraints_reject_rows_and_the_result_adheres(rows_emulator: Emulator):
+    from datasetgen_assets.synth.constraints import row_json_schema, violations
+
+    table = _customers()
+    df, rep = generate_with_llm(_client(rows_emulator), row_schema=row_json_schema(table),
+                                instruction="Customers.", rows=25,
+                                validate=lambda d: violations(d, table), unique=["id", "email"])
+    assert len(df) == 25 and not any(violations(df, table))
+    assert df["id"].is_unique and df["email"].is_unique
+    # the fake writes dates from 2020-01-01 on: those before the schema's min were redone
+    assert rep["invalid"] > 0 and rep["rounds"] >= 2
+    assert any("signup" in v and "outside" in v for v in rep["sample_violations"])
+    assert (pd.to_datetime(df["signup"]) >= "2021-06-01").all()
+
+
+def test_synthetic_step_with_the_llm_generator(rows_emulator: Emulator):
+    from datasetgen_assets.steps import synthetic
+    from datasetgen_assets.steps.registry import StepContext
+
+    cfg = synthetic.SyntheticConfig(schema=CUSTOMERS, generator="llm", rows=12, seed=4)
+    ctx = StepContext(pipeline="p", step_id="customers", llm=_client(rows_emulator))
+    res = synthetic.run([], cfg, ctx)
+    # (an inline schema's fields come back sorted by name: the step freezes it with sort_keys)
+    assert len(res.frame) == 12 and sorted(res.frame.columns) == sorted(CUSTOMERS["fields"])
+    llm = res.report["llm"]
+    assert llm["accepted"] == 12 and llm["calls"] >= 1 and llm["cost_usd"] > 0
+    check = res.checks[0]
+    assert check.passed and res.report["adherence"]["overall"] == 100.0
+
+
+def _emulator_env(monkeypatch: pytest.MonkeyPatch, emu: Emulator) -> None:
+    monkeypatch.setenv("DATASETGEN_LLM_PROVIDERS", "emulator")
+    monkeypatch.setenv("DATASETGEN_LLM_EMULATOR_BASE_URL", emu.openai_base_url())
+    monkeypatch.setenv("DATASETGEN_LLM_EMULATOR_MODEL", "emu-cheap")
+    monkeypatch.setenv("DATASETGEN_LLM_CACHE", "none")
+
+
+def test_generate_command_dry_run_prints_the_estimate_and_a_run_writes_rows(
+        rows_emulator: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    import yaml
+    from click.testing import CliRunner
+
+    from datasetgen_assets.cli import main
+    from datasetgen_assets.synth.constraints import row_json_schema
+    from datasetgen_resources.llm.resource import LLMResource
+
+    _emulator_env(monkeypatch, rows_emulator)
+    schema_file = tmp_path / "customers.yaml"
+    schema_file.write_text(yaml.safe_dump(CUSTOMERS))
+    res = CliRunner().invoke(main, ["generate", str(schema_file), "--generator", "llm",
+                                    "--rows", "40", "--instruction", "Customers.",
+                                    "--dry-run"])
+    assert res.exit_code == 0, res.output
+    est = json.loads(res.stdout[res.stdout.index("{"):])
+    assert rows_emulator.stats.requests == 0  # nothing generated
+    want = estimate_llm_generation(LLMResource().get_client(),
+                                   row_schema=row_json_schema(_customers()),
+                                   instruction="Customers.", rows=40)
+    assert est == want and est["provider"] == "emulator" and est["cost_usd"] > 0
+    out = tmp_path / "customers.csv"
+    res = CliRunner().invoke(main, ["generate", str(schema_file), "--generator", "llm",
+                                    "--rows", "15", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    written = pd.read_csv(out)
+    assert len(written) == 15 and written["email"].is_unique
+    assert rows_emulator.stats.requests >= 1

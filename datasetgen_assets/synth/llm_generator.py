@@ -331,38 +331,46 @@ def _collect(part: list[dict[str, Any]], results: list[dict[str, Any]], st: _Sta
 def _screen(candidates: list[tuple[int, dict[str, Any]]], st: _State, schema_v: Any,
             validate: Validate, row_schema: dict[str, Any], unique: Sequence[str],
             example_keys: set[str]) -> None:
-    """Validate one wave's rows, drop duplicates, keep the rest in order."""
+    """One wave's rows: JSON schema, then duplicates (of accepted rows, of examples, of an
+    earlier row of the wave), then `validate` on the rest; survivors kept in order."""
     cols = list(row_schema["properties"])
-    ok: list[tuple[int, dict[str, Any]]] = []
-    for batch, row in candidates:
-        errors = sorted(schema_v.iter_errors(row), key=lambda e: list(e.absolute_path))
+    wave_rows: set[str] = set()
+    wave_unique: dict[str, set[str]] = {c: set() for c in unique}
+    fresh: list[tuple[int, dict[str, Any], str, dict[str, str]]] = []
+    for batch, raw in candidates:
+        errors = sorted(schema_v.iter_errors(raw), key=lambda e: list(e.absolute_path))
         if errors:
             st.invalid += 1
             e = errors[0]
             where = "/".join(str(p) for p in e.absolute_path) or "(row)"
             st.note(f"batch {batch}: {where}: {e.message}")
             continue
-        ok.append((batch, {c: row.get(c) for c in cols}))
-    if not ok:
+        row = {c: raw.get(c) for c in cols}
+        full = _key(row)
+        ukeys = {c: _key(row[c]) for c in unique if not _is_null(row.get(c))}
+        if full in st.seen_rows or full in wave_rows or full in example_keys or any(
+                v in st.seen_unique.get(c, ()) or v in wave_unique[c]
+                for c, v in ukeys.items()):
+            st.duplicates += 1
+            continue
+        wave_rows.add(full)
+        for c, v in ukeys.items():
+            wave_unique[c].add(v)
+        fresh.append((batch, row, full, ukeys))
+    if not fresh:
         return
-    frame = frame_from_rows([r for _, r in ok], row_schema)
-    found = validate(frame)
-    if len(found) != len(ok):
-        raise ValueError(f"validate returned {len(found)} violation lists for {len(ok)} rows")
-    for (batch, row), problems in zip(ok, found, strict=True):
+    found = validate(frame_from_rows([r for _, r, _, _ in fresh], row_schema))
+    if len(found) != len(fresh):
+        raise ValueError(f"validate returned {len(found)} violation lists for {len(fresh)}"
+                         " rows; it must return one list per row")
+    for (batch, row, full, ukeys), problems in zip(fresh, found, strict=True):
         if problems:
             st.invalid += 1
             st.note(f"batch {batch}: {'; '.join(problems)}")
             continue
-        full = _key(row)
-        ukeys = {c: _key(row[c]) for c in unique if not _is_null(row.get(c))}
-        if full in st.seen_rows or full in example_keys or any(
-                v in st.seen_unique.setdefault(c, set()) for c, v in ukeys.items()):
-            st.duplicates += 1
-            continue
         st.seen_rows.add(full)
         for c, v in ukeys.items():
-            st.seen_unique[c].add(v)
+            st.seen_unique.setdefault(c, set()).add(v)
         if len(st.accepted) < st.requested:
             st.accepted.append(row)
 
