@@ -130,27 +130,18 @@ def parse_page_ref(ref: str) -> tuple[str, int] | None:
     return (m.group("path"), int(m.group("page"))) if m else None
 
 
-def render_pdf_page(url: str, page: int, dpi: int = DEFAULT_PDF_DPI) -> bytes:
-    """PNG bytes of page `page` (from 1) of a local or s3:// PDF, rendered with PyMuPDF."""
-    import pymupdf
+def render_pdf_page(url: str, page: int, dpi: int = DEFAULT_PDF_DPI,
+                    password_env: str | None = None) -> bytes:
+    """PNG bytes of page `page` (from 1) of a local or s3:// PDF (the pdf step's renderer;
+    an encrypted file needs `password_env`, the NAME of the variable with its password)."""
+    from datasetgen_assets.documents.render import render_page_png
 
-    from datasetgen_resources import files
-
-    data = files.read_bytes(url)
     try:
-        doc = pymupdf.open(stream=data, filetype="pdf")
-    except Exception as exc:
-        raise ImageInputError(f"{url}: not a readable PDF ({exc})",
-                              fix="check the file is a complete, uncorrupted PDF") from None
-    with doc:
-        if doc.needs_pass:
-            raise ImageInputError(f"{url}: the PDF is encrypted",
-                                  fix="give an unencrypted copy of the document")
-        if not 1 <= page <= doc.page_count:
-            raise ImageInputError(
-                f"{url}#page={page}: the PDF has {doc.page_count} page(s)",
-                fix=f"use a page number from 1 to {doc.page_count}")
-        return doc[page - 1].get_pixmap(dpi=dpi).tobytes("png")
+        return render_page_png(url, page, dpi, password_env)
+    except ImageInputError:
+        raise
+    except StepInputError as exc:
+        raise ImageInputError(exc.message, fix=exc.fix) from None
 
 
 def _check(data: bytes, where: str, max_bytes: int) -> ImageInfo:
@@ -178,8 +169,8 @@ def _check(data: bytes, where: str, max_bytes: int) -> ImageInfo:
 
 
 def load_image(ref: str, resolve: Callable[[str], str] = lambda p: p, *,
-               max_mb: float = DEFAULT_MAX_MB,
-               pdf_dpi: int = DEFAULT_PDF_DPI) -> tuple[bytes, ImageInfo]:
+               max_mb: float = DEFAULT_MAX_MB, pdf_dpi: int = DEFAULT_PDF_DPI,
+               pdf_password_env: str | None = None) -> tuple[bytes, ImageInfo]:
     """The bytes and facts of an image file, data: URI or PDF page; `resolve` makes relative
     paths absolute (StepContext.resolve). Raises ImageInputError naming the reference."""
     from datasetgen_resources import files
@@ -200,7 +191,7 @@ def load_image(ref: str, resolve: Callable[[str], str] = lambda p: p, *,
     page = parse_page_ref(ref)
     if page is not None:
         url = resolve(page[0])
-        data = render_pdf_page(url, page[1], pdf_dpi)
+        data = render_pdf_page(url, page[1], pdf_dpi, pdf_password_env)
         return data, _check(data, ref, max_bytes)
     url = resolve(ref)
     try:
@@ -228,12 +219,13 @@ def data_uri(data: bytes, info: ImageInfo) -> str:
 
 
 def image_input(ref: str, resolve: Callable[[str], str] = lambda p: p, *,
-                max_mb: float = DEFAULT_MAX_MB,
-                pdf_dpi: int = DEFAULT_PDF_DPI) -> tuple[str, ImageInfo]:
+                max_mb: float = DEFAULT_MAX_MB, pdf_dpi: int = DEFAULT_PDF_DPI,
+                pdf_password_env: str | None = None) -> tuple[str, ImageInfo]:
     """(what to send, facts) for one reference: an http(s) URL unchanged (size unknown),
     everything else read, checked and turned into a data: URI."""
     ref = ref.strip()
     if re.match(r"^https?://", ref, re.I):
         return ref, ImageInfo(ref, "url", None, None, None)
-    data, info = load_image(ref, resolve, max_mb=max_mb, pdf_dpi=pdf_dpi)
+    data, info = load_image(ref, resolve, max_mb=max_mb, pdf_dpi=pdf_dpi,
+                            pdf_password_env=pdf_password_env)
     return data_uri(data, info), info

@@ -112,7 +112,7 @@ def test_load_image_errors_name_the_file_and_the_fix(images: Path):
         vision.load_image("data:image/png;base64,@@@", res)
 
 
-def test_pdf_pages_render_to_png(images: Path):
+def test_pdf_pages_render_to_png(images: Path, monkeypatch: pytest.MonkeyPatch):
     res = lambda p: str(images / p)  # noqa: E731
     data, info = vision.load_image("report.pdf#page=2", res, pdf_dpi=144)
     assert vision.sniff(data) == "png"
@@ -121,12 +121,16 @@ def test_pdf_pages_render_to_png(images: Path):
     assert page.page_count == 1
     assert vision.parse_page_ref("a/b.PDF#page=12") == ("a/b.PDF", 12)
     assert vision.parse_page_ref("b.pdf") is None
-    with pytest.raises(vision.ImageInputError, match=r"report\.pdf#page=3: the PDF has 2"
-                       r" page\(s\).*from 1 to 2"):
+    with pytest.raises(vision.ImageInputError, match=r"report\.pdf: there is no page 3; the"
+                       r" document has 2 page\(s\).*from 1 to 2"):
         vision.load_image("report.pdf#page=3", res)
     _pdf(images / "locked.pdf", 1, password="s3cret")
-    with pytest.raises(vision.ImageInputError, match="encrypted"):
+    with pytest.raises(vision.ImageInputError, match=r"encrypted.*password_env"):
         vision.load_image("locked.pdf#page=1", res)
+    monkeypatch.setenv("LOCKED_PDF_PW", "s3cret")
+    _, info = vision.load_image("locked.pdf#page=1", res, pdf_dpi=72,
+                                pdf_password_env="LOCKED_PDF_PW")
+    assert (info.width, info.height) == (200, 100)
     (images / "broken.pdf").write_bytes(b"%PDF-1.7 garbage")
     with pytest.raises(vision.ImageInputError, match="not a readable PDF"):
         vision.load_image("broken.pdf#page=1", res)
@@ -248,3 +252,36 @@ steps:
     with pytest.raises(PipelineValidationError, match=r"unknown column 'imgae'\. Did you mean"
                        r" 'image'"):
         load_pipeline(path)
+
+
+def test_estimate_counts_one_request_and_the_image_tokens_per_row(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from click.testing import CliRunner
+
+    from datasetgen_assets.cli import main
+
+    (tmp_path / "charts.csv").write_text("chart_id,image\nc1,a.png\nc2,b.png\nc3,c.png\n")
+    path = tmp_path / "v.yaml"
+    body = f"""name: vision_cost
+steps:
+  - id: charts
+    type: csv
+    config: {{path: {tmp_path / 'charts.csv'}}}
+  - id: points
+    type: llm_process
+    depends_on: [charts]
+    config: {{mode: summarize, prompt: "chart {{chart_id}}", image_column: image}}
+"""
+    path.write_text(body)
+    monkeypatch.setenv("DATASETGEN_LLM_PROVIDERS", "openai")
+    res = CliRunner().invoke(main, ["llm", "estimate", str(path)])
+    assert res.exit_code == 0, res.output
+    line = next(ln for ln in res.output.splitlines() if "points (llm_process)" in ln)
+    assert "3 rows, ~3 requests" in line and "openai/gpt-4.1-mini" in line
+    tokens_in = int(line.split("~")[2].split(" in")[0].replace(",", ""))
+    assert tokens_in > 3 * vision.image_tokens(1024, 1024, "openai")
+    path.write_text(body.replace(", image_column: image", ""))
+    text_only = CliRunner().invoke(main, ["llm", "estimate", str(path)])
+    line = next(ln for ln in text_only.output.splitlines() if "points (llm_process)" in ln)
+    assert "3 rows, ~1 requests" in line
+    assert int(line.split("~")[2].split(" in")[0].replace(",", "")) < 3 * 765

@@ -23,6 +23,7 @@ from datasetgen_assets import vision
 from datasetgen_assets.errors import DatasetGenError, StepInputError
 from datasetgen_assets.steps.registry import (
     Columns,
+    EnvVarName,
     StepConfig,
     StepContext,
     StepResult,
@@ -174,6 +175,9 @@ class LLMProcessConfig(LLMOptions):
                                 " images are refused")
     pdf_dpi: int = Field(vision.DEFAULT_PDF_DPI, ge=36, le=600, description="vision:"
                          " resolution PDF pages are rendered at")
+    pdf_password_env: EnvVarName | None = Field(None, description="vision: NAME of the"
+                                                " environment variable with the password of"
+                                                " encrypted PDFs")
     on_image_error: Literal["fail", "row"] = Field(
         "fail", description="vision: a missing, unsupported or too large image stops the step"
         " before any call (fail) or goes to the row's error column, the row unsent (row)")
@@ -310,7 +314,8 @@ def load_images(frame: pd.DataFrame, config: LLMProcessConfig, ctx: StepContext
         try:
             if ref not in seen:
                 seen[ref] = vision.image_input(ref, ctx.resolve, max_mb=config.max_image_mb,
-                                               pdf_dpi=config.pdf_dpi)
+                                               pdf_dpi=config.pdf_dpi,
+                                               pdf_password_env=config.pdf_password_env)
         except StepInputError as exc:
             where = f"row {pos + 1}, column '{config.image_column}'"
             if config.on_image_error == "fail":
@@ -404,10 +409,30 @@ def rowwise_filter_targets(new_columns: list[str]) -> Any:
     return targets
 
 
+def _estimate(config: LLMProcessConfig, rows: int, client: Any) -> dict[str, Any]:
+    """`explain` / `llm estimate`: as for any LLM step from the instruction and schema; with
+    image_column every row is its own request carrying an image of unknown size, counted as
+    1024x1024 (vision.image_tokens: 765 tokens on OpenAI, 1398 on Anthropic)."""
+    from datasetgen_assets.commands.llm import TOKENS_PER_COLUMN
+
+    instruction, schema, _ = task(config)
+    text = "x" * (4 * TOKENS_PER_COLUMN * (len(config.input_columns or []) or 4))
+    if not config.image_column:
+        return client.estimate([{"input": text}] * rows, instruction, schema,
+                               tier=config.tier, model=config.model)
+    kind = client.providers[0].kind if client.providers else "openai"
+    per_image = vision.image_tokens(None, None, kind)
+    one = client.estimate([{"input": text + "x" * (4 * per_image)}], instruction, schema,
+                          tier=config.tier, model=config.model)
+    return {**one, "rows": rows, "requests": rows, "input_tokens": one["input_tokens"] * rows,
+            "output_tokens": one["output_tokens"] * rows,
+            "cost_usd": round(one["cost_usd"] * rows, 6), "image_tokens_per_row": per_image}
+
+
 register(StepType(
     name="llm_process", kind="transform", config_model=LLMProcessConfig, run=run,
     description="Enrich, classify, summarize, translate or extract with an LLM, row by row.",
     kinds=("pandas", "llm"), infer_columns=_infer, needed_inputs=_needed,
     filter_targets=rowwise_filter_targets(lambda c: c.new_columns()),
-    estimate_rows=lambda config, ins, ctx: ins[0], uses_llm=True,
+    estimate_rows=lambda config, ins, ctx: ins[0], uses_llm=True, llm_estimate=_estimate,
 ))
