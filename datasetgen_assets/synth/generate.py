@@ -31,6 +31,7 @@ from datasetgen_assets.synth.schema import (
     TableSpec,
     parse_duration,
     parse_time,
+    value_capacity,
 )
 
 UNIQUE_ROUNDS = 40
@@ -99,7 +100,7 @@ class _Generator:
     @property
     def pools(self) -> semantic.Pools:
         if self._pools is None:
-            self._pools = semantic.pools(self.schema.locale, self.seed)
+            self._pools = semantic.pools(self.schema.locale)
         return self._pools
 
     # ---------------------------------------------------------------- tables
@@ -187,6 +188,14 @@ class _Generator:
 
     def _unique(self, t: TableSpec, fname: str, f: FieldSpec, rng: np.random.Generator,
                 n: int) -> Any:
+        if f.unique and not f.sequence:
+            cap = value_capacity(f)
+            if cap is not None and cap < n:
+                raise StepInputError(
+                    f"{t.name}.{fname}: unique with {n:,} rows but only {cap:,} distinct "
+                    "values are possible",
+                    fix="drop `unique`, generate fewer rows, or widen min/max, the pattern or "
+                    "the enum")
         values = self._values(f, rng, n)
         if not f.unique or f.sequence or n < 2:
             return values

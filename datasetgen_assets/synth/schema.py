@@ -315,7 +315,8 @@ def load_schema(source: str | Path | dict[str, Any], *, file: str | None = None)
     try:
         schema = Schema.model_validate(data)
     except ValidationError as exc:
-        raise PipelineValidationError(_pydantic_errors(exc, file, lines)) from None
+        single = str(data.get("name") or SINGLE)
+        raise PipelineValidationError(_pydantic_errors(exc, file, lines, single)) from None
     problems = check_schema(schema, file=file, lines=lines)
     if problems:
         raise PipelineValidationError(problems)
@@ -345,13 +346,13 @@ def _line(lines: dict[tuple[Any, ...], int], path: tuple[Any, ...]) -> int | Non
     return lines.get(())
 
 
-def _field_name(loc: tuple[Any, ...]) -> str | None:
+def _field_name(loc: tuple[Any, ...], single: str = SINGLE) -> str | None:
     """'table.field' (or the dotted path) of a pydantic error location."""
     parts = [str(p) for p in loc]
     if len(parts) >= 4 and parts[0] == "tables" and parts[2] == "fields":
         return ".".join([parts[1], parts[3], *parts[4:]])
-    if len(parts) >= 2 and parts[0] == "fields":
-        return ".".join(parts[1:])
+    if len(parts) >= 2 and parts[0] in {"fields", "rules"}:
+        return ".".join([single, *parts])if parts[0] == "rules" else ".".join([single, *parts[1:]])
     return ".".join(parts) or None
 
 
@@ -359,7 +360,10 @@ _UNION_MEMBERS = {"int", "float", "str", "bool", "list[union[int,float,str,bool]
                   "dict[str,float]"}
 
 
-def _pydantic_errors(exc: ValidationError, file: str, lines: dict) -> list[PipelineError]:
+def _pydantic_errors(exc: ValidationError, file: str, lines: dict,
+                     single: str = SINGLE) -> list[PipelineError]:
+    from datasetgen_assets.errors import did_you_mean
+
     out = []
     seen: set[tuple[Any, ...]] = set()
     for e in exc.errors():
@@ -371,20 +375,20 @@ def _pydantic_errors(exc: ValidationError, file: str, lines: dict) -> list[Pipel
         msg = e["msg"].removeprefix("Value error, ")
         fix = None
         if e["type"] == "extra_forbidden":
-            msg, fix = f"unknown key '{loc[-1]}'", "remove it or check its spelling"
-            model = FieldSpec if "fields" in [str(p) for p in loc] else None
-            if model is not None:
-                from datasetgen_assets.errors import did_you_mean
-
+            msg, fix = f"unknown key '{loc[-1]}'", "remove it or check its spelling."
+            if "fields" in [str(p) for p in loc]:
                 fix += did_you_mean(str(loc[-1]), FieldSpec.model_fields)
         elif e["type"] == "missing":
             msg, fix = "is required", f"add '{loc[-1]}:'"
         elif e["type"] == "literal_error":
-            fix = "use one of the listed values"
+            fix = "use one of the listed values." + did_you_mean(
+                str(e.get("input")), [x.strip("'") for x in
+                                      str(e.get("ctx", {}).get("expected", "")).replace(
+                                          " or ", ", ").split(", ")])
         elif "input" in e and not isinstance(e["input"], dict | list):
             msg += f" (got {e['input']!r})"
-        out.append(PipelineError(msg, file=file, line=_line(lines, loc), field=_field_name(loc),
-                                 fix=fix))
+        out.append(PipelineError(msg, file=file, line=_line(lines, loc),
+                                 field=_field_name(loc, single), fix=fix))
     return out
 
 

@@ -1,7 +1,8 @@
 """Realistic values for semantic fields (names, emails, addresses, companies, URLs, text).
 
-Faker is called only to build small value pools per locale and seed (a few thousand calls);
-rows are then sampled from the pools and combined with vectorized Arrow string kernels.
+Faker is called only to build small value pools per locale (a few thousand calls, with a fixed
+Faker seed, so pools never change between runs); rows are then sampled from the pools with
+the caller's random stream and combined with vectorized Arrow string kernels.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+POOL_SEED = 20240101
 POOL = 1000  # draws per pool; Faker's own frequencies survive as repeats
 TLDS = ["com", "net", "org", "io", "co", "biz", "info"]
 _NOT_EMAIL = re.compile(r"[^a-z0-9]")
@@ -44,8 +46,8 @@ def _ascii_lower(text: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def pools(locale: str = "en_US", seed: int = 0) -> Pools:
-    """Pools drawn from Faker with `seed` (deterministic)."""
+def pools(locale: str = "en_US") -> Pools:
+    """Pools drawn from Faker for `locale` (deterministic: a fixed Faker seed)."""
     from faker import Faker
 
     try:
@@ -55,7 +57,7 @@ def pools(locale: str = "en_US", seed: int = 0) -> Pools:
 
         raise StepInputError(f"unknown Faker locale '{locale}'",
                              fix="use e.g. en_US, en_GB, de_DE, fr_FR") from exc
-    fake.seed_instance(seed)
+    fake.seed_instance(POOL_SEED)
 
     def draw(fn, k: int = POOL) -> list[str]:
         return [str(fn()) for _ in range(k)]
