@@ -353,3 +353,32 @@ steps:
     assert out.columns.tolist() == ["sku", "category", "text__pc0", "text__pc1",
                                     "text__present", "item__price", "item__present"]
     assert out["sku"].tolist() == ["A1", "B2", "C3", "D4", "E5"]
+
+
+def test_planned_columns_match_the_output():
+    from datasetgen_assets.fusion import planning
+
+    good, noise, vote = _blobs(12)
+    text = pd.DataFrame({"id": range(12), "t": [f"item number {i}" for i in range(12)]})
+    cases = [
+        (_cfg("early", [{"name": "txt", "kind": "text", "columns": ["t"]},
+                        {"name": "img", "kind": "image", "columns": ["n1", "n2"]}],
+              missing="fill", keep_columns=["t"]), [text, noise]),
+        (_cfg("late", [{"name": "v", "kind": "tabular", "columns": ["opinion"],
+                        "prediction": "opinion"},
+                       {"name": "g", "kind": "tabular", "columns": ["label"],
+                        "prediction": "label"}], late_type="categorical"), [vote, good]),
+        (_cfg("attention", [{"name": "img", "kind": "image", "columns": ["n1"]},
+                            {"name": "g", "kind": "image", "columns": ["g1", "g2"]}],
+              attention={"label": "label"}), [noise, good]),
+        (_cfg("hybrid", [{"name": "img", "kind": "image", "columns": ["n1"], "fusion": "early"},
+                         {"name": "v", "kind": "tabular", "columns": ["opinion"],
+                          "prediction": "opinion", "fusion": "late"}],
+              late_type="categorical"), [noise, vote]),
+    ]
+    for cfg, frames in cases:
+        planned = planning.infer_columns(cfg, [list(f.columns) for f in frames], StepContext())
+        assert planned == list(_run(cfg, *frames).frame.columns), cfg.strategy
+    # unknown until the data is seen: one-hot categories, PCA sizes
+    assert planning.infer_columns(_cfg("early", AB), [list(A.columns), list(B.columns)],
+                                  StepContext()) is None
