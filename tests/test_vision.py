@@ -285,3 +285,43 @@ steps:
     line = next(ln for ln in text_only.output.splitlines() if "points (llm_process)" in ln)
     assert "3 rows, ~1 requests" in line
     assert int(line.split("~")[2].split(" in")[0].replace(",", "")) < 3 * 765
+
+
+def test_vision_step_materializes_with_llm_metadata(llm_emulator: Emulator, images: Path,
+                                                    tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch):
+    import dagster as dg
+
+    from datasetgen_assets.pipeline.factory import build_pipeline
+    from datasetgen_resources import datasetgen_resources
+    from datasetgen_resources.llm.resource import LLMResource
+
+    class VisionEmulator(LLMResource):
+        """The emulator as a vision-capable provider (resource config has no vision flag)."""
+
+        def get_client(self):  # type: ignore[override]
+            return emulator_client([emulator_spec(llm_emulator, vision=True)])
+
+    (images / "charts.csv").write_text("chart_id,image\nc1,chart.png\nc2,report.pdf#page=2\n")
+    path = images / "v.yaml"
+    path.write_text("""name: vision_run
+steps:
+  - id: charts
+    type: csv
+    config: {path: charts.csv}
+  - id: captions
+    type: llm_process
+    depends_on: [charts]
+    config: {mode: summarize, prompt: "Caption chart {chart_id}", image_column: image}
+""")
+    monkeypatch.setenv("DATASETGEN_PROJECT_DIR", str(images))
+    monkeypatch.setenv("DATASETGEN_LLM_PROVIDERS", "emu")  # custom: checked when running
+    built = build_pipeline(load_pipeline(path))
+    resources = datasetgen_resources(str(tmp_path / "assets")) | {"llm": VisionEmulator()}
+    res = dg.materialize(built["assets"], resources=resources,
+                         instance=dg.DagsterInstance.ephemeral())
+    assert res.success
+    meta = res.asset_materializations_for_node("vision_run__captions")[0].metadata
+    assert meta["llm/calls"].value == 2
+    assert meta["report"].value["vision"]["images"] == 2
+    assert len([p for p in _image_parts(llm_emulator) if p]) == 2
