@@ -17,8 +17,14 @@ How a run goes:
   only when even compact JSON (4 characters per token) cannot fit.
 - Each batch's prompt carries its index and the seed, so batches differ (the cache does not
   hand every batch the same rows) while a rerun with the same seed is served from the cache.
-- Round 1 asks ceil(rows / k) batches; later rounds ask for what is missing, scaled by the
-  acceptance rate so far. A run stops when `rows` rows are accepted or after `max_rounds`.
+- Every returned row goes through: the JSON schema (jsonschema, formats such as email, date,
+  date-time and uuid checked), then duplicates (same value in a `unique` column, the same
+  whole row, or a copy of one of the `examples`; nulls never clash), then `validate` on a
+  frame of the survivors (integer columns Int64, numbers float64, booleans boolean, dates
+  as the ISO text the model wrote). Rows failing any of them are dropped and counted.
+- Round 1 asks ceil(rows / k) batches; later rounds ask for what is missing, divided by the
+  acceptance rate so far, plus 25% (rows beyond `rows` are dropped). A run stops when
+  `rows` rows are accepted or after `max_rounds`.
 - A shortfall after `max_rounds` raises `LLMGenerationError` (a dataset never silently has
   fewer rows than asked); the error carries the accepted rows (`.frame`) and the report.
   `max_cost_usd` covers the whole run: before each wave the batches whose estimated cost
@@ -47,6 +53,7 @@ from datasetgen_assets.errors import DatasetGenError, did_you_mean
 MAX_BATCH_SIZE = 25  # rows per batch (one batch = one item of the client's request)
 BATCH_ENVELOPE_TOKENS = 12  # {"id": n, "rows": [...]} around a batch's rows
 BUDGET_MARGIN = 1.25  # estimated cost x this must fit the budget left before a wave
+REGEN_SPARE = 1.25  # regeneration rounds ask this many times the rows the rate suggests
 MAX_EXAMPLES = 5
 SAMPLE_VIOLATIONS = 10
 Validate = Callable[[pd.DataFrame], list[list[str]]]
@@ -451,7 +458,10 @@ def generate_with_llm(client: Any, *, row_schema: dict[str, Any], instruction: s
     while st.missing and st.rounds < max_rounds:
         st.rounds += 1
         rate = len(st.accepted) / st.returned if st.returned else 1.0
-        want = math.ceil(st.missing / max(rate, 0.25))
+        # later rounds ask a little more than the acceptance rate says, so one round usually
+        # closes the gap (the surplus is dropped, at the cost of a few rows)
+        spare = 1.0 if st.rounds == 1 else REGEN_SPARE
+        want = math.ceil(st.missing * spare / max(rate, 0.25))
         k = min(k_max, want)
         n = math.ceil(want / k)
         st.batch_sizes.append(k)
