@@ -2,7 +2,8 @@
 
 Two models, chosen by measurement (see bench/synth_augment.py):
 
-- `cart` (default): sequential conditional trees in the style of synthpop. Column j is drawn
+- `cart` (default): sequential conditional trees in the style of synthpop. Categoricals come
+  first, then numbers; column j is drawn
   from the real values in the leaf of a decision tree fitted on columns 0..j-1, so marginals,
   correlations and categorical contingencies carry over; continuous values are smoothed with a
   per-leaf Gaussian kernel so real values are not copied verbatim.
@@ -27,6 +28,7 @@ Kind = Literal["numeric", "categorical"]
 Method = Literal["cart", "copula"]
 METHODS: tuple[str, ...] = ("cart", "copula")
 MIN_LEAF = 5
+SMOOTHING = 0.8  # times Silverman's bandwidth for the per-leaf kernel (measured)
 
 
 @dataclass
@@ -82,8 +84,13 @@ class TabularModel:
 
     def __init__(self, cols: list[_Col]) -> None:
         self.cols = cols
+        self.columns = [c.name for c in cols]  # output order (the fitted frame's)
 
     def sample(self, n: int, seed: int | None = None) -> pd.DataFrame:
+        """N new rows, columns in the fitted frame's order."""
+        return self._sample(n, seed)[self.columns]
+
+    def _sample(self, n: int, seed: int | None) -> pd.DataFrame:
         raise NotImplementedError
 
 
@@ -120,7 +127,7 @@ class CartModel(TabularModel):
             tree.fit(x[present], y[present])  # type: ignore[attr-defined]
             self.trees.append(tree)
 
-    def sample(self, n: int, seed: int | None = None) -> pd.DataFrame:
+    def _sample(self, n: int, seed: int | None) -> pd.DataFrame:
         rng = np.random.default_rng(seed)
         out = np.full((n, len(self.cols)), np.nan)
         for j, c in enumerate(self.cols):
@@ -163,8 +170,8 @@ class CartModel(TabularModel):
                 else:
                     spread = np.zeros(m)
             if c.kind == "numeric" and c.smooth:
-                # Silverman's rule per leaf: a kernel density around the donor value.
-                bw = 1.06 * spread * np.maximum(counts, 1) ** (-0.2)
+                # Silverman's rule per leaf (scaled): a kernel density around the donor value.
+                bw = SMOOTHING * spread * np.maximum(counts, 1) ** (-0.2)
                 picked = np.clip(picked + rng.normal(0.0, 1.0, m) * bw, c.lo, c.hi)
             out[present_rows, j] = picked
         return _decode(self.cols, out)
@@ -211,7 +218,7 @@ class CopulaModel(TabularModel):
         u = cum[codes.astype(int)] + rng.random(len(codes)) * freq[codes.astype(int)]
         return ndtri(np.clip(u, 1e-6, 1 - 1e-6))
 
-    def sample(self, n: int, seed: int | None = None) -> pd.DataFrame:
+    def _sample(self, n: int, seed: int | None) -> pd.DataFrame:
         rng = np.random.default_rng(seed)
         z = rng.multivariate_normal(np.zeros(self.zcols), self.corr, size=n, method="cholesky")
         u = ndtr(z)
@@ -238,7 +245,12 @@ def fit(frame: pd.DataFrame, kinds: dict[str, Kind], *, method: Method = "cart",
     """Fit `method` to `frame` (columns as described in the module docstring)."""
     if method not in METHODS:
         raise ValueError(f"unknown model '{method}'; choose one of {', '.join(METHODS)}")
-    cols, data = _encode(frame, kinds)
+    order = sorted(frame.columns, key=lambda c: kinds[c] != "categorical")  # stable
+    cols, data = _encode(frame[order], kinds)
+    model: TabularModel
     if method == "copula":
-        return CopulaModel(cols, data, seed)
-    return CartModel(cols, data, max(1, min_leaf), seed)
+        model = CopulaModel(cols, data, seed)
+    else:
+        model = CartModel(cols, data, max(1, min_leaf), seed)
+    model.columns = list(frame.columns)
+    return model
