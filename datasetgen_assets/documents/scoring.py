@@ -95,3 +95,13 @@ def load_icdar(path: str | Path) -> Truth:
             rows[r - r0][c - c0] = text
         out.append({"page": page, "rows": rows})
     return out
+
+
+def extracted_accuracy(predicted: Rows, truths: list[Rows]) -> float:
+    """Share of an extracted table's non-empty cells that sit at the right place in the best
+    matching truth table of its page (0 for a table that is not in the truth at all). Used to
+    check that confidence means something."""
+    _, total = matched_cells(predicted, [])
+    if total == 0:
+        return 0.0
+    return max((matched_cells(predicted, t)[0] for t in truths), default=0) / total

@@ -22,10 +22,11 @@ Confidence (0..1), a weighted mean of four measurements of the grid, times a sha
   (1 for a fully ruled grid, 0 for a layout guessed from text alignment);
 - containment: share of the words inside the table whose box lies within one cell (a grid
   that cuts through words is wrong there);
-- consistency: share of rows whose number of non-empty cells equals the most common number
-  (ragged rows lower it);
+- consistency: share of non-empty rows whose number of non-empty cells equals the most
+  common number (ragged rows lower it);
 - fill: share of non-empty cells;
-- shape: 1, or 0.3 for a table with fewer than 2 rows or 2 columns (not really a table).
+- shape: 1, or 0.3 when fewer than 2 rows or 2 columns hold any text (a boxed title or
+  note, not really a table).
 
 The benchmark (`python -m bench pdf_tables`) and tests/test_pdf_tables.py check that tables
 with higher confidence have higher cell accuracy on the fixtures and the ICDAR 2013 PDFs.
@@ -88,22 +89,24 @@ def read_cells(table: Any, words: list[tuple[Any, ...]]) -> tuple[list[list[str]
         if not (tx0 <= cx <= tx1 and ty0 <= cy <= ty1):
             continue
         inside += 1
+        best: tuple[float, int, int] | None = None  # the smallest cell holding the centre
         for r, row in enumerate(grid):
-            hit = False
             for c, cell in enumerate(row):
                 if cell is None:
                     continue
                 x0, y0, x1, y1 = cell
                 if x0 <= cx <= x1 and y0 <= cy <= y1:
-                    texts[r][c].append(w)
-                    tol = 1.0
-                    if w[0] >= x0 - tol and w[2] <= x1 + tol and w[1] >= y0 - tol \
-                            and w[3] <= y1 + tol:
-                        fitting += 1
-                    hit = True
-                    break
-            if hit:
-                break
+                    area = (x1 - x0) * (y1 - y0)
+                    if best is None or area < best[0]:
+                        best = (area, r, c)
+        if best is None:
+            continue
+        _, r, c = best
+        texts[r][c].append(w)
+        x0, y0, x1, y1 = grid[r][c]  # type: ignore[misc]
+        tol = 1.0
+        if w[0] >= x0 - tol and w[2] <= x1 + tol and w[1] >= y0 - tol and w[3] <= y1 + tol:
+            fitting += 1
     rows = [[_join(ws) for ws in row] for row in texts]
     return rows, (fitting / inside if inside else 0.0)
 
@@ -139,9 +142,22 @@ def page_segments(page: Any) -> tuple[list[tuple[float, float, float]],
     return horiz, vert
 
 
-def _covered(pos: float, a: float, b: float, segs: list[tuple[float, float, float]]) -> float:
+Segments = dict[int, list[tuple[float, float, float]]]
+
+
+def _index(segs: list[tuple[float, float, float]]) -> Segments:
+    """Segments bucketed by their rounded position, for lookups within EDGE_TOLERANCE."""
+    out: Segments = {}
+    for seg in segs:
+        out.setdefault(round(seg[0]), []).append(seg)
+    return out
+
+
+def _covered(pos: float, a: float, b: float, segs: Segments) -> float:
     """Length of [a, b] at `pos` covered by segments (overlaps counted once)."""
-    spans = sorted((max(a, s0), min(b, s1)) for p, s0, s1 in segs
+    near = [seg for k in range(round(pos - EDGE_TOLERANCE), round(pos + EDGE_TOLERANCE) + 1)
+            for seg in segs.get(k, ())]
+    spans = sorted((max(a, s0), min(b, s1)) for p, s0, s1 in near
                    if abs(p - pos) <= EDGE_TOLERANCE and s1 > a and s0 < b)
     total, end = 0.0, a
     for s0, s1 in spans:
@@ -154,7 +170,7 @@ def _covered(pos: float, a: float, b: float, segs: list[tuple[float, float, floa
 
 def ruling(table: Any, segments: tuple[list[Any], list[Any]]) -> float:
     """Share of the table's cell-edge length that lies on drawn lines."""
-    horiz, vert = segments
+    horiz, vert = _index(segments[0]), _index(segments[1])
     edges_h: set[tuple[float, float, float]] = set()
     edges_v: set[tuple[float, float, float]] = set()
     for row in table.rows:
@@ -177,7 +193,7 @@ def score(rows: list[list[str]], ruled: float,
     """The calibrated confidence (see the module docstring) and its parts."""
     cells = [c for r in rows for c in r]
     fill = sum(bool(c) for c in cells) / len(cells) if cells else 0.0
-    counts = [sum(bool(c) for c in r) for r in rows]
+    counts = [n for n in (sum(bool(c) for c in r) for r in rows) if n]  # non-empty rows
     consistency = 0.0
     if counts:
         _, most = Counter(counts).most_common(1)[0]
@@ -185,8 +201,9 @@ def score(rows: list[list[str]], ruled: float,
     parts = {"ruling": ruled, "containment": containment, "consistency": consistency,
              "fill": fill}
     value = sum(WEIGHTS[k] * v for k, v in parts.items())
-    n_cols = max((len(r) for r in rows), default=0)
-    if len(rows) < 2 or n_cols < 2:
+    used_cols = sum(any(c < len(r) and r[c] for r in rows)
+                    for c in range(max((len(r) for r in rows), default=0)))
+    if len(counts) < 2 or used_cols < 2:
         value *= SMALL_SHAPE_FACTOR
     return round(value, 3), {k: round(v, 3) for k, v in parts.items()}
 
