@@ -59,7 +59,7 @@ def _casing(values: pd.Series) -> str | None:
     if text.empty:
         return None
     for name, test in (("upper", str.isupper), ("lower", str.islower), ("title", str.istitle)):
-        if all(test(v) for v in text):
+        if sum(test(v) for v in text) >= 0.9 * len(text):  # the casing of 90% of values
             return name
     return None
 

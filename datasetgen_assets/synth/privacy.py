@@ -26,13 +26,31 @@ from scipy.spatial import cKDTree
 from datasetgen_assets.synth.fidelity import CONTINUOUS, DISCRETE, _numbers
 
 
+def _column_hash(s: pd.Series) -> np.ndarray:
+    """A 64-bit hash per value; numbers (any int/float dtype) and datetimes hash by value, so
+    1, 1.0 and Int64 1 agree; nulls hash alike; other values by their text."""
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        if isinstance(s.dtype, pd.DatetimeTZDtype):
+            s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+        x = s.astype("datetime64[ns]").to_numpy().view("int64").astype("float64")
+        x[s.isna().to_numpy()] = np.nan
+        return pd.util.hash_array(x)
+    if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+        return pd.util.hash_array(s.astype("float64").to_numpy(dtype="float64",
+                                                              na_value=np.nan))
+    text = s.astype(object).where(s.notna(), "\x00null").astype(str)
+    return pd.util.hash_array(text.to_numpy(dtype=object))
+
+
 def row_keys(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """A 64-bit hash per row of `columns` compared as text (nulls equal to nulls)."""
+    """A 64-bit hash per row of `columns` (see _column_hash; nulls equal to nulls)."""
     if not columns:
         return np.zeros(len(df), dtype="uint64")
-    text = pd.DataFrame({c: df[c].astype(object).where(df[c].notna(), "\x00null").astype(str)
-                         for c in columns})
-    return pd.util.hash_pandas_object(text, index=False).to_numpy()
+    out = np.zeros(len(df), dtype="uint64")
+    for i, c in enumerate(columns):
+        h = _column_hash(df[c])
+        out = (out * np.uint64(0x100000001B3)) ^ (h + np.uint64(i + 1))
+    return out
 
 
 def copy_mask(real: pd.DataFrame, synthetic: pd.DataFrame, columns: list[str]) -> np.ndarray:
