@@ -220,6 +220,17 @@ def test_rate_limits_and_server_errors_are_retried_by_the_sdk(rows_emulator: Emu
     assert rows_emulator.stats.faults[fault] == calls
 
 
+def test_the_semantic_cache_never_answers_one_batch_with_another(rows_emulator: Emulator,
+                                                                   tmp_path: Path):
+    client = _client(rows_emulator, tmp_path, spec_kw={"concurrency": 1}, max_batch_size=2,
+                     semantic_cache_path=str(tmp_path / "sem.sqlite"))
+    df, rep = generate_with_llm(client, row_schema=SCHEMA, instruction="x", rows=12,
+                                batch_size=2, validate=no_violations)
+    assert len(df) == 12 and rep["duplicates"] == 0 and rep["rounds"] == 1
+    assert rep["calls"] == 3 == rows_emulator.stats.requests
+    assert client.usage.semantic_cache_hits == 0
+
+
 # ---- duplicates -----------------------------------------------------------------------------
 def test_duplicates_on_unique_columns_and_whole_rows_are_dropped(rows_emulator: Emulator):
     schema = {"type": "object", "properties": {

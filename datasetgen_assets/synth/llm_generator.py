@@ -276,8 +276,8 @@ class _State:
         return max(0, self.requested - len(self.accepted))
 
 
-_SUMMED = ("calls", "cache_hits", "input_tokens", "output_tokens", "cost_usd",
-           "virtual_cost_usd", "reasks", "failed_calls", "single_row_fallbacks",
+_SUMMED = ("calls", "cache_hits", "semantic_cache_hits", "input_tokens", "output_tokens",
+           "cost_usd", "virtual_cost_usd", "reasks", "failed_calls", "single_row_fallbacks",
            "provider_fallbacks")
 
 
@@ -480,8 +480,12 @@ def generate_with_llm(client: Any, *, row_schema: dict[str, Any], instruction: s
                 if left is not None:
                     part = _affordable(client, part, task, row_schema, k, tier, model, left,
                                        step, st.usage.get("cost_usd", 0.0))
+                # images=[[]...]: no image, and no semantic cache: batch descriptors differ
+                # only in their numbers, so their embeddings are ~0.997 alike and a semantic
+                # hit would hand one batch another's rows
                 res = client.structured(part, task, out_schema, tier=tier, model=model,
-                                        step=step, max_cost_usd=left)
+                                        step=step, max_cost_usd=left,
+                                        images=[[] for _ in part])
             except LLMBudgetExceeded as exc:
                 _add_usage(st.usage, exc.usage)
                 raise fail(f"{exc}. {min(len(st.accepted), rows)} of {rows} rows were"
