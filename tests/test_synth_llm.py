@@ -335,6 +335,11 @@ def test_batch_size_follows_the_schema_and_the_output_limit(llm_emulator: Emulat
     assert choose_batch_size(c2000, wide) > choose_batch_size(c200, wide) >= 1
     assert choose_batch_size(c2000, small) == 25  # capped
     assert batch_output_schema(small, 4)["properties"]["rows"]["minItems"] == 4
+    # free text described in words (row_json_schema's "5 to 15 words") counts as longer
+    text = {"type": "object", "properties": {"a": {"type": "string",
+                                                   "description": "20 to 40 words"}}}
+    assert row_tokens(text) > row_tokens({"type": "object",
+                                          "properties": {"a": {"type": "string"}}}) + 30
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [

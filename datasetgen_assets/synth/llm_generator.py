@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -83,6 +84,7 @@ def _prices(client: Any) -> Any:
 
 
 # ---- schema-derived sizes ------------------------------------------------------------------
+_WORDS = re.compile(r"(\d+) to (\d+) words")
 _FORMAT_CHARS = {"email": 24, "date": 10, "date-time": 25, "time": 8, "uuid": 36, "uri": 32,
                  "hostname": 16, "ipv4": 13}
 
@@ -105,6 +107,11 @@ def _typical(prop: dict[str, Any]) -> Any:
     if t in {"array", "object"}:
         return "x" * 40
     n = _FORMAT_CHARS.get(prop.get("format", ""), 20)
+    words = _WORDS.search(str(prop.get("description", "")))
+    if words:  # "5 to 15 words" (free text): ~6 characters a word
+        n = 3 * (int(words.group(1)) + int(words.group(2)))
+    elif "address" in str(prop.get("description", "")).lower():
+        n = 45
     if "maxLength" in prop:
         n = max(1, min(n, int(prop["maxLength"])))
     if "minLength" in prop:
