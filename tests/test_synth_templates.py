@@ -103,6 +103,13 @@ def test_cli_schema_file_multi_table_outputs(tmp_path: Path):
     assert not (tmp_path / "x").exists()
 
 
+def test_numeric_enum_values_must_be_numbers(tmp_path: Path):
+    bad = tmp_path / "e.yaml"
+    bad.write_text("fields:\n  n: {type: integer, enum: [1, 2.5]}\n")
+    res = CliRunner().invoke(main, ["generate", str(bad), "--dry-run"])
+    assert res.exit_code == 2 and "data.n': enum value 2.5 is not an integer" in res.output
+
+
 def test_cli_bad_inputs(tmp_path: Path):
     runner = CliRunner()
     bad = tmp_path / "bad.yaml"
@@ -207,6 +214,7 @@ steps:
     assert "constraint adherence" in mats["loans"]["synthetic"].value
     assert mats["loans"]["report"].value["adherence"]["overall"] == 100.0
     assert mats["loans"]["dagster/row_count"].value == 30
+    assert "•••• (PII)" in mats["loans"]["preview"].value  # borrower names masked
 
 
 def load_pipeline_schema(project: Path):

@@ -23,6 +23,7 @@ from datasetgen_assets.steps.registry import (
 from datasetgen_assets.synth.schema import Schema, TableSpec
 
 CHECK = "constraints"
+PII_TYPES = {"name", "email", "phone", "address"}
 
 
 class SyntheticConfig(StepConfig):
@@ -144,6 +145,8 @@ def run(inputs: list[pd.DataFrame], config: SyntheticConfig, ctx: StepContext) -
     }
     if llm_report is not None:
         report["llm"] = llm_report
+    # fake, but shaped like personal data: masked in previews like real PII
+    report["pii_columns"] = [n for n, f in table.fields.items() if f.type in PII_TYPES]
     report["markdown"] = _markdown(report)
     report["markdown_label"] = "synthetic"
     ok = adh["overall"] >= config.min_adherence

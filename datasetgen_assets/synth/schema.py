@@ -562,6 +562,17 @@ def _check_enum(table: TableSpec, fname: str, f: FieldSpec, err: Any) -> None:
         return
     if isinstance(f.enum, dict):
         _check_weights(table, fname, "enum", f.enum, err)
+    if f.type in NUMERIC:
+        for v in f.enum:
+            try:
+                number = float(v)
+            except (TypeError, ValueError):
+                number = None
+            if number is None or (f.type == "integer" and not number.is_integer()):
+                err(table, fname, "enum", f"enum value {v!r} is not "
+                    f"{'an integer' if f.type == 'integer' else 'a number'}",
+                    "list numbers only, or make the field a category")
+                return
 
 
 def _check_weights(table: TableSpec, fname: str, key: str, weights: dict[str, float],
