@@ -3,6 +3,7 @@ and privacy. Pure pandas; the `augment` step and `datasetgen augment` both call 
 
     result = augment(df, rows=1000, seed=7)        # AugmentResult
     result.frame        # real + synthetic rows with a boolean `_synthetic` column
+                        # (output="synthetic": the synthetic rows alone, no flag)
     result.report       # scores, per-column shapes, pairs, privacy, model, seconds, markdown
 
 The model is fitted on a training split (1 - holdout) so the distance-to-closest-record check
@@ -201,7 +202,6 @@ def _sample(model: Any, df: pd.DataFrame, plans: list[formats.ColumnPlan], rows:
 def _output(real: pd.DataFrame, synth: pd.DataFrame, output: Output) -> pd.DataFrame:
     synth = synth.copy()
     if output == "synthetic":
-        synth[FLAG] = True
         return synth
     real = real.copy()
     real[FLAG] = False

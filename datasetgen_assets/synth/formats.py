@@ -251,6 +251,14 @@ def _shape_like(templates: np.ndarray, rng: np.random.Generator) -> list[str]:
     return out
 
 
+def _keep_prefix(phone: str, rng: np.random.Generator) -> str:
+    """A phone number of the same shape; a leading +country code is kept."""
+    m = re.match(r"^(\+\d{1,3}[\s.-]?)(.*)$", phone)
+    if m is None:
+        return _shape_like(np.array([phone]), rng)[0]
+    return m.group(1) + _shape_like(np.array([m.group(2)]), rng)[0]
+
+
 def _sequence(real: pd.Series, n: int) -> list[Any] | None:
     """New ids continuing the real id sequence (numbers, or PREFIX + zero-padded number)."""
     present = real.dropna()
@@ -320,6 +328,8 @@ def fresh_values(p: ColumnPlan, real: pd.Series, n: int, seed: int) -> pd.Series
             values = [fake.sentence(nb_words=w, variable_nb_words=False).rstrip(".")
                       if not str(t).endswith(".") else fake.sentence(nb_words=w)
                       for w, t in zip(words, templates, strict=True)]
+        elif p.semantic_type == "phone":
+            values = [_keep_prefix(str(t), rng) for t in templates]
         else:
             values = _shape_like(templates, rng)
         values = list(apply_casing(pd.Series(values, dtype="str"), p.casing))
