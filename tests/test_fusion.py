@@ -242,6 +242,13 @@ def test_learned_attention_favours_the_informative_modality():
     np.testing.assert_allclose(out["good__g1"].std(ddof=0), w["good"], rtol=1e-6)
     np.testing.assert_allclose(out["good__weight"] + out["noise__weight"], 1.0)
     assert "Weights learned from label 'label'" in res.report["markdown"]
+    # unlabelled entities get the prediction of models fit on every labelled one
+    hidden = good["label"].copy()
+    part = good.assign(label=good["label"].where(good.index < 48, None))
+    res = _run(_cfg("attention", mods, attention={"label": "label"}), noise, part)
+    tail = res.frame.set_index("id").loc[48:, "fused"]
+    assert tail.notna().all() and (tail == hidden[48:].to_numpy()).mean() >= 0.9
+    assert res.report["weights"]["good"] > 0.95
 
 
 def test_attention_with_fixed_weights_and_regression():

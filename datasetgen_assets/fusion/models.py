@@ -17,8 +17,8 @@ from datasetgen_assets.errors import StepInputError
 class CVResult:
     """Out-of-fold predictions of one modality's model and its score."""
 
-    index: pd.Index  # entities scored
-    oof: np.ndarray  # (n, classes) probabilities, or (n,) values
+    index: pd.Index  # entities predicted: the labelled ones, then the unlabelled
+    oof: np.ndarray  # (n, classes) probabilities, or (n,) values: out-of-fold when labelled
     metric: float  # balanced accuracy or R^2
     skill: float  # above chance: 0 = chance, 1 = perfect
 
@@ -35,9 +35,35 @@ def task_of(y: pd.Series, task: str) -> str:
 
 
 def cross_validate(x: pd.DataFrame, y: pd.Series, task: str, classes: list[object],
-                   folds: int, seed: int, modality: str) -> CVResult:
-    """Out-of-fold predictions of `y` from `x` (same index, no missing labels)."""
+                   folds: int, seed: int, modality: str,
+                   unlabelled: pd.DataFrame | None = None) -> CVResult:
+    """Out-of-fold predictions of `y` from `x` (same index, no missing labels), plus the
+    predictions of a model fit on all of them for the `unlabelled` entities."""
+    res = _cross_validate(x, y, task, classes, folds, seed, modality)
+    if unlabelled is None or not len(unlabelled):
+        return res
+    new = _model(task).fit(x.to_numpy(dtype="float64"), y.to_numpy() if task ==
+                           "classification" else y.to_numpy(dtype="float64"))
+    xn = unlabelled.to_numpy(dtype="float64")
+    if task == "classification":
+        extra = np.zeros((len(xn), len(classes)))
+        proba = new.predict_proba(xn)
+        for j, c in enumerate(new.classes_):
+            extra[:, classes.index(c)] = proba[:, j]
+    else:
+        extra = new.predict(xn)
+    return CVResult(x.index.append(unlabelled.index), np.concatenate([res.oof, extra]),
+                    res.metric, res.skill)
+
+
+def _model(task: str):
     from sklearn.linear_model import LogisticRegression, Ridge
+
+    return LogisticRegression(max_iter=2000) if task == "classification" else Ridge(alpha=1.0)
+
+
+def _cross_validate(x: pd.DataFrame, y: pd.Series, task: str, classes: list[object],
+                    folds: int, seed: int, modality: str) -> CVResult:
     from sklearn.metrics import balanced_accuracy_score, r2_score
     from sklearn.model_selection import KFold, StratifiedKFold
 
@@ -54,8 +80,7 @@ def cross_validate(x: pd.DataFrame, y: pd.Series, task: str, classes: list[objec
         oof = np.zeros((n, len(classes)))
         target = y.to_numpy()
         for tr, te in splits:
-            model = LogisticRegression(max_iter=2000)
-            model.fit(X[tr], target[tr])
+            model = _model(task).fit(X[tr], target[tr])
             proba = model.predict_proba(X[te])
             for j, c in enumerate(model.classes_):
                 oof[te, classes.index(c)] = proba[:, j]
@@ -70,7 +95,7 @@ def cross_validate(x: pd.DataFrame, y: pd.Series, task: str, classes: list[objec
     values = y.to_numpy(dtype="float64")
     out = np.zeros(n)
     for tr, te in KFold(min(folds, n), shuffle=True, random_state=seed).split(X):
-        out[te] = Ridge(alpha=1.0).fit(X[tr], values[tr]).predict(X[te])
+        out[te] = _model(task).fit(X[tr], values[tr]).predict(X[te])
     metric = float(r2_score(values, out))
     return CVResult(x.index, out, metric, max(metric, -1.0))
 

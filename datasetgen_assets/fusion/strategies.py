@@ -195,7 +195,8 @@ def hybrid(config: FusionConfig, frames: list[pd.DataFrame], resolve: Callable[[
         task = models.task_of(y[labelled], a.task)
         classes = sorted(y[labelled].unique().tolist(), key=str)
         cv = models.cross_validate(feats[labelled.to_numpy()], y[labelled], task, classes,
-                                   a.folds, a.seed, "+".join(early_names))
+                                   a.folds, a.seed, "+".join(early_names),
+                                   feats[~labelled.to_numpy()])
         pred = (pd.Series(np.array(classes, dtype=object)[cv.oof.argmax(axis=1)], index=cv.index)
                 if task == "classification" else pd.Series(cv.oof, index=cv.index))
         extra = pred
@@ -255,9 +256,10 @@ def attention(config: FusionConfig, frames: list[pd.DataFrame],
         results: dict[str, models.CVResult] = {}
         for n in names:
             x = inp.blocks[n].features
-            idx = x.index[x.index.isin(labelled.index)]
-            results[n] = models.cross_validate(x.loc[idx], labelled.loc[idx], task, classes,
-                                               a.folds, a.seed, n)
+            x = x[x.index.isin(inp.kept)]
+            known = x.index.isin(labelled.index)
+            results[n] = models.cross_validate(x[known], labelled.loc[x.index[known]], task,
+                                               classes, a.folds, a.seed, n, x[~known])
         weights = models.softmax_weights({n: r.skill for n, r in results.items()},
                                          a.temperature)
         info |= {"weights_from": f"label '{a.label}'", "task": task,
