@@ -65,7 +65,6 @@ def test_confidence_tracks_cell_accuracy(calibration_docs):
         "lines+text": lambda page: tables.page_tables(page, "lines", True)},
         warm_up=False)["lines+text"]
     c = calibration(res["tables"])
-    print(c)
     assert c["high"] >= 5 and c["low"] >= 2
     assert c["high_accuracy"] > 0.8
     assert c["high_accuracy"] - c["low_accuracy"] > 0.3
