@@ -281,3 +281,9 @@ def test_step_llm_generator_is_wired_to_the_llm_engine(monkeypatch: pytest.Monke
 
     with pytest.raises(StepInputError, match="no LLM resource"):
         st.run([], config, StepContext(step_id="gen"))
+    # `explain` / `llm estimate`: the engine's estimate for the expected rows
+    monkeypatch.setattr(llm_generator, "estimate_llm_generation",
+                        lambda client, **kw: {"calls": 2, "rows": kw["rows"],
+                                              "schema": kw["row_schema"]["title"]})
+    est = st.llm_estimate(config, 7, "CLIENT")
+    assert est == {"calls": 2, "requests": 2, "rows": 7, "schema": "loans"}

@@ -233,9 +233,10 @@ def _llm_estimate(config: SyntheticConfig, rows: int, client: Any) -> dict[str, 
     from datasetgen_assets.synth.llm_generator import estimate_llm_generation
 
     table = _table(schema_from(config, None), config)
-    return estimate_llm_generation(client, row_schema=row_json_schema(table),
-                                   instruction=config.instruction or table.name,
-                                   rows=rows or config.rows)
+    est = estimate_llm_generation(client, row_schema=row_json_schema(table),
+                                  instruction=config.instruction or table.name,
+                                  rows=rows or config.rows)
+    return {**est, "requests": est.get("calls", est.get("requests", 0))}
 
 
 register(StepType(
