@@ -187,3 +187,17 @@ def test_cli_text_json_and_human_output(pdfs):
     human = CliRunner().invoke(main, ["pdf", str(pdfs / "ruled.pdf")])
     assert human.exit_code == 0 and "confidence 1.00" in human.output
     assert "Doohickey E" in human.output
+
+
+@pytest.mark.service
+def test_s3_prefix_glob_reads_every_pdf(s3, pdfs):
+    from datasetgen_resources import files
+
+    for name in ("ruled.pdf", "decimals.pdf"):
+        files.write_bytes_atomic(s3.url(f"docs/{name}"), (pdfs / name).read_bytes())
+    files.write_bytes_atomic(s3.url("docs/notes.txt"), b"not matched")
+    res = run(pdfs, path=s3.url("docs/*.pdf"), min_confidence=0.9)
+    assert sorted(res.frame["file"].unique()) == [s3.url("docs/decimals.pdf"),
+                                                  s3.url("docs/ruled.pdf")]
+    meta = run(pdfs, path=s3.url("docs/ruled.pdf"), output="metadata").frame
+    assert meta["pages"].tolist() == [1]
