@@ -48,7 +48,7 @@ class SyntheticConfig(StepConfig):
     blocking: bool = Field(True, description="A failed constraints check stops downstream "
                            "steps.")
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
 
     @model_validator(mode="after")
     def _one_source(self) -> SyntheticConfig:
