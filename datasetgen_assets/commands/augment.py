@@ -19,20 +19,10 @@ OUT_FORMATS = (".csv", ".json", ".jsonl", ".parquet", ".xlsx")
 
 
 def write_output(frame: Any, path: str) -> None:
-    """Write `frame` by the extension of `path`, atomically (the synth exporter when present,
-    else the `write` step's writer)."""
-    try:
-        from datasetgen_assets.synth.export import write_frame  # type: ignore[attr-defined]
-    except ImportError:
-        write_frame = None
-    if write_frame is not None:
-        write_frame(frame, path)
-        return
-    from datasetgen_assets.steps.registry import StepContext, get_step_type
+    """Write `frame` atomically in the format of `path`'s extension (the synth exporter)."""
+    from datasetgen_assets.synth.export import write_frame
 
-    st = get_step_type("write")
-    st.run([frame], st.config_model(path=str(Path(path).resolve())),
-           StepContext(pipeline="augment", step_id="out"))
+    write_frame(frame, path)
 
 
 def _check_paths(file: str, out: str) -> None:
