@@ -200,13 +200,23 @@ def zero_pages(folder: Path) -> Path:
     return path
 
 
+SCANNED_TEXT = ["Invoice number 4711", "Total amount due 123.45 EUR"]
+
+
 def scanned(folder: Path) -> Path:
-    """Page 1 has text; page 2 is only a full-page image (a scan, no text layer)."""
+    """Page 1 has a text layer; page 2 is only a page-sized image of printed text (a scan:
+    OCR can read it, text extraction finds nothing)."""
+    src = pymupdf.open()
+    p = src.new_page()
+    for i, line in enumerate(SCANNED_TEXT):
+        p.insert_text((72, 100 + 40 * i), line, fontname="helv", fontsize=20)
+    png = p.get_pixmap(dpi=150, colorspace=pymupdf.csGRAY).tobytes("png")
+    src.close()
     doc = pymupdf.open()
     p1 = doc.new_page()
     _body(p1, 80, "A normal page with a text layer.")
     p2 = doc.new_page()
-    p2.insert_image(p2.rect, stream=_png(300, 400, (235, 235, 230)))
+    p2.insert_image(p2.rect, stream=png)
     return _save(doc, folder / "scanned.pdf")
 
 

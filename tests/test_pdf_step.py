@@ -4,6 +4,7 @@ the `datasetgen pdf` command's JSON."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -113,6 +114,18 @@ def test_scanned_page_is_flagged_with_an_ocr_note(pdfs, monkeypatch):
     assert res.report["scanned_pages"] == [str(pdfs / "scanned.pdf") + "#2"]
     text = run(pdfs, path="scanned.pdf", output="text").frame
     assert text["text"].tolist()[0] == "A normal page with a text layer."
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed")
+def test_scanned_page_is_read_by_ocr_when_tesseract_is_installed(pdfs):
+    res = run(pdfs, path="scanned.pdf", output="text")
+    assert res.frame["scanned"].tolist() == [False, True]
+    assert res.frame["text_source"].tolist() == ["text", "ocr"]
+    assert res.report["ocr_pages"] == 1 and "ocr_note" not in res.report
+    assert F.SCANNED_TEXT[0] in res.frame["text"].iloc[1]
+    assert "123.45" in res.frame["text"].iloc[1]
+    off = run(pdfs, path="scanned.pdf", output="text", ocr=False)
+    assert off.frame["text_source"].tolist() == ["text", "none"]
 
 
 def test_config_errors_are_reported_before_running(tmp_path):
