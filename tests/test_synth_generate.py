@@ -287,3 +287,30 @@ def test_violations_adherence_and_row_json_schema():
     assert adh["constraints"]["plan.enum"] == 80.0
     missing = violations(df.drop(columns=["plan"]).head(2), table)
     assert missing == [["plan: column missing"], ["plan: column missing"]]
+
+
+def test_cross_table_after_rule_follows_the_parent_row():
+    schema = load_schema({"tables": {
+        "c": {"rows": 200, "fields": {
+            "id": {"type": "string", "pattern": "C[0-9]{6}", "unique": True},
+            "signup": {"type": "date", "min": "2024-01-01", "max": "2024-03-01"}}},
+        "o": {"per_parent": {"min": 1, "max": 3}, "fields": {
+            "oid": {"type": "uuid", "unique": True},
+            "cid": {"references": "c.id"},
+            "at": {"type": "datetime"},
+            "end": {"type": "datetime"}},
+            "rules": [{"after": {"field": "at", "other": "c.signup", "min_gap": "1d",
+                                 "max_gap": "30d"}},
+                      {"after": {"field": "end", "other": "at", "max_gap": "2d"}}]}}})
+    out = generate(schema, 0, seed=3)
+    merged = out["o"].merge(out["c"], left_on="cid", right_on="id", how="left")
+    gap = merged["at"] - merged["signup"]
+    assert gap.between(pd.Timedelta(days=1), pd.Timedelta(days=30)).all()
+    assert adherence(out["o"], schema.table("o"), out)["overall"] == 100.0
+    pd.testing.assert_frame_equal(generate(schema, 0, seed=3, tables=["o"])["o"], out["o"])
+    bad = out["o"].copy()
+    bad.loc[0, "at"] = bad.loc[0, "at"] - pd.Timedelta(days=90)
+    assert any("breaks 'at is 1d to 30d after c.signup'" in v
+               for v in violations(bad, schema.table("o"), out)[0])
+    # without the parent rows the cross-table rule is not checked (nothing to compare with)
+    assert not any("c.signup" in v for v in violations(bad, schema.table("o"))[0])

@@ -210,3 +210,16 @@ def test_every_problem_is_reported_at_once(tmp_path: Path):
                       "  b: {type: string, precision: 1}\n  c: {type: category}\n", tmp_path)
     assert len(found) == 3
     assert [m.split("field '")[1].split("'")[0] for m in found] == ["data.a", "data.b", "data.c"]
+
+
+def test_cross_table_rule_problems(tmp_path: Path):
+    base = ("tables:\n  c:\n    fields:\n      id: {type: integer, unique: true}\n"
+            "      signup: {type: date}\n      tier: {type: category, enum: [a]}\n"
+            "  o:\n    fields:\n      cid: {references: c.id}\n      at: {type: date}\n"
+            "    rules:\n")
+    msg = one(base + "      - after: {field: at, other: x.signup}\n", tmp_path)
+    assert "o.rules" in msg and "in table 'x', which o does not reference" in msg
+    msg = one(base + "      - after: {field: at, other: c.nope}\n", tmp_path)
+    assert "unknown field 'c.nope'" in msg and "use one of: id, signup, tier" in msg
+    msg = one(base + "      - after: {field: at, other: c.tier}\n", tmp_path)
+    assert "after 'c.tier' (category) needs two dates or two numbers" in msg

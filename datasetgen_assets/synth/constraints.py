@@ -169,9 +169,33 @@ def checks(df: pd.DataFrame, table: TableSpec,
             continue
         out.extend(_field_checks(name, f, df[name].reset_index(drop=True), parents))
     for rule in table.rules:
-        if all(c in df.columns for c in [rule.target, *rule.sources]):
-            out.append(_rule_check(rule, table, df.reset_index(drop=True)))
+        if not all(c in df.columns for c in [rule.target, *rule.sources]):
+            continue
+        frame = df.reset_index(drop=True)
+        if rule.parent_source is not None:  # needs the parent rows
+            other = _parent_values(frame, table, rule, parents)
+            if other is None:
+                continue
+            frame = frame.assign(**{rule.body.other: other})
+        out.append(_rule_check(rule, table, frame))
     return out
+
+
+def _parent_values(df: pd.DataFrame, table: TableSpec, rule: Rule,
+                   parents: dict[str, pd.DataFrame] | None) -> pd.Series | None:
+    """Per row, the referenced parent row's value of a cross-table rule's source."""
+    rt, rf = rule.parent_source or ("", "")
+    fk = next((f for f, (ref, _) in table.references().items() if ref == rt), None)
+    if not parents or rt not in parents or fk is None or fk not in df.columns:
+        return None
+    parent = parents[rt]
+    key = table.references()[fk][1]
+    if key not in parent.columns or rf not in parent.columns:
+        return None
+    values = pd.Series(parent[rf].to_numpy(), index=pd.Index(parent[key].to_numpy()))
+    if not values.index.is_unique:
+        return None
+    return pd.Series(values.reindex(df[fk].to_numpy()).to_numpy())
 
 
 def _show(v: Any) -> str:
@@ -292,7 +316,7 @@ def _rule_check(rule: Rule, table: TableSpec, df: pd.DataFrame) -> Check:
         lo = parse_duration(b.min_gap, temporal)
         hi = parse_duration(b.max_gap, temporal)
         if temporal:
-            other = table.fields[b.other]
+            other = table.fields.get(b.other, FieldSpec(type="datetime"))
             gap = ((_times(y_raw, target) - _times(df[b.other], other))
                    .dt.total_seconds().to_numpy())
         else:

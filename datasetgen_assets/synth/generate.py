@@ -72,7 +72,10 @@ def generate(schema: Schema, rows: int, seed: int = 0, tables: list[str] | None 
     for name in reversed(schema.order()):
         if name not in needed:
             continue
-        for rt, rf in all_tables[name].references().values():
+        t = all_tables[name]
+        pulls = list(t.references().values()) + [r.parent_source for r in t.rules
+                                                  if r.parent_source is not None]
+        for rt, rf in pulls:
             cols = needed.setdefault(rt, set())
             if cols is not None:
                 cols.add(rf)
@@ -95,6 +98,7 @@ class _Generator:
     def __init__(self, schema: Schema, rows: int, seed: int, progress: Progress | None) -> None:
         self.schema, self.rows, self.seed, self.progress = schema, rows, seed, progress
         self.done: dict[str, pd.DataFrame] = {}
+        self.raw: dict[str, dict[str, Any]] = {}  # columns before nulls and text formats
         self._pools: semantic.Pools | None = None
 
     @property
@@ -115,7 +119,7 @@ class _Generator:
             while stack:  # rule sources of what is kept
                 f = stack.pop()
                 if f in derived:
-                    for s in derived[f].sources:
+                    for s in [*derived[f].sources, *_link_field(t, derived[f])]:
                         if s not in keep:
                             keep.add(s)
                             stack.append(s)
@@ -138,13 +142,26 @@ class _Generator:
                 self.progress(t.name, fname)
         for rule in _rule_order(t):
             if rule.target in fields:
+                if rule.parent_source is not None:  # the other side comes from the parent row
+                    cols[rule.body.other] = self._from_parent(t, rule, cols)
                 cols[rule.target] = _apply_rule(rule, t, cols, _stream(self.seed, t.name,
                                                                        rule.target))
                 if self.progress:
                     self.progress(t.name, rule.target)
         frame = pd.DataFrame({f: _finish(t, f, cols[f], self.seed) for f in fields})
         self.done[t.name] = frame
+        self.raw[t.name] = cols
         return frame
+
+    def _from_parent(self, t: TableSpec, rule: Rule, cols: dict[str, Any]) -> np.ndarray:
+        """Per row, the parent row's value of a cross-table rule's source field."""
+        rt, rf = rule.parent_source or ("", "")
+        [fk] = _link_field(t, rule)
+        key = t.references()[fk][1]
+        raw = self.raw[rt]
+        index = pd.Index(pd.Series(raw[key]).to_numpy())
+        values = pd.Series(pd.Series(raw[rf]).to_numpy(), index=index)
+        return values.reindex(pd.Series(cols[fk]).to_numpy()).to_numpy()
 
     def _row_count(self, t: TableSpec) -> tuple[int, tuple[str, np.ndarray] | None]:
         """Rows of `t`, and for a child table (link field, its values)."""
@@ -377,6 +394,14 @@ def _uuids(rng: np.random.Generator, n: int) -> pa.Array:
 
 
 # -------------------------------------------------------------------- rules
+
+
+def _link_field(t: TableSpec, rule: Rule) -> list[str]:
+    """[the foreign key field] a cross-table rule follows to its parent row ([] otherwise)."""
+    if rule.parent_source is None:
+        return []
+    rt = rule.parent_source[0]
+    return [next(f for f, (ref, _) in t.references().items() if ref == rt)]
 
 
 def _rule_order(t: TableSpec) -> list[Rule]:

@@ -105,7 +105,8 @@ class FieldSpec(_Model):
 
 class AfterRule(_Model):
     field: str
-    other: str
+    other: str = Field(description="a field of this table, or 'table.field' of a table this "
+                       "one references (e.g. an order after its customer's signup)")
     min_gap: str | float = Field(0, description="e.g. '1d', '2h' (dates) or a number")
     max_gap: str | float = Field("30d", description="e.g. '30d' (dates) or a number")
 
@@ -162,10 +163,18 @@ class Rule(_Model):
 
     @property
     def sources(self) -> list[str]:
+        """The fields of the same table this rule reads."""
         b = self.body
         if self.kind == "after":
-            return [b.other]
+            return [] if "." in b.other else [b.other]
         return list(b.of) if isinstance(b.of, list) else [b.of]
+
+    @property
+    def parent_source(self) -> tuple[str, str] | None:
+        """(table, field) when an `after` rule follows a field of a referenced table."""
+        if self.kind == "after" and "." in self.body.other:
+            return _split_ref(self.body.other)
+        return None
 
 
 class TableSpec(_Model):
@@ -424,7 +433,7 @@ def check_schema(schema: Schema, *, file: str = "<schema>",
                     err(table, fname, "unique", f"unique with {table.rows:,} rows but only "
                         f"{capacity:,} distinct values are possible",
                         "drop `unique`, lower `rows`, or allow more values")
-        _check_rules(table, err)
+        _check_rules(table, err, tables)
         _check_per_parent(table, tables, err)
     _check_cycles(tables, errors, file)
     del pool_size_hint
@@ -620,7 +629,24 @@ def value_capacity(f: FieldSpec, tables: dict[str, TableSpec] | None = None) -> 
     return pool_size_hint(t or "")
 
 
-def _check_rules(table: TableSpec, err: Any) -> None:
+def _parent_type(table: TableSpec, rule: Rule, tables: dict[str, TableSpec], where: str,
+                 err: Any) -> str | None:
+    """The type of a cross-table `after` source, or None after reporting why it is unusable."""
+    rt, rf = rule.parent_source or ("", "")
+    refs = {t for t, _ in table.references().values()}
+    if rt not in refs:
+        err(table, None, "rules", f"{where}: '{rule.body.other}' is in table '{rt}', which "
+            f"{table.name} does not reference", f"add a field with `references: {rt}.<key>`"
+            " or compare with a field of this table")
+        return None
+    if rf not in tables[rt].fields:
+        err(table, None, "rules", f"{where}: unknown field '{rt}.{rf}'",
+            f"use one of: {', '.join(tables[rt].fields)}")
+        return None
+    return tables[rt].fields[rf].type
+
+
+def _check_rules(table: TableSpec, err: Any, tables: dict[str, TableSpec]) -> None:
     seen: dict[str, int] = {}
     for i, rule in enumerate(table.rules):
         where = f"rules.{i}.{rule.kind}"
@@ -642,10 +668,14 @@ def _check_rules(table: TableSpec, err: Any) -> None:
         src = [table.fields[n].type for n in rule.sources]
         b = rule.body
         if rule.kind == "after":
+            if rule.parent_source is not None:
+                src = [_parent_type(table, rule, tables, where, err)]
+                if src[0] is None:
+                    continue
             if ft not in NUMERIC | TEMPORAL or src[0] not in NUMERIC | TEMPORAL or \
                     (ft in TEMPORAL) != (src[0] in TEMPORAL):
                 err(table, None, "rules", f"{where}: '{rule.target}' ({ft}) after "
-                    f"'{rule.sources[0]}' ({src[0]}) needs two dates or two numbers",
+                    f"'{b.other}' ({src[0]}) needs two dates or two numbers",
                     "compare fields of the same kind")
                 continue
             try:
