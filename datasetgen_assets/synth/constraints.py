@@ -212,9 +212,9 @@ def _numeric(s: pd.Series) -> pd.Series:
 def _times(s: pd.Series, f: FieldSpec) -> pd.Series:
     if s.dtype.kind == "M":
         return s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
-    if f.format:
-        return pd.to_datetime(s, format=f.format, errors="coerce")
-    return pd.to_datetime(s, errors="coerce", format="ISO8601")
+    # text from files or an LLM may carry offsets ("...Z", "+02:00"): compare in naive UTC
+    fmt = f.format or "ISO8601"
+    return pd.to_datetime(s, format=fmt, errors="coerce", utc=True).dt.tz_convert(None)
 
 
 def _field_checks(name: str, f: FieldSpec, s: pd.Series,
