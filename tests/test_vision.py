@@ -325,3 +325,16 @@ steps:
     assert meta["llm/calls"].value == 2
     assert meta["report"].value["vision"]["images"] == 2
     assert len([p for p in _image_parts(llm_emulator) if p]) == 2
+
+
+def test_s3_images_and_pdf_pages(s3, images: Path):
+    from datasetgen_resources import files
+
+    files.write_bytes_atomic(s3.url("img/chart.png"), (images / "chart.png").read_bytes())
+    files.write_bytes_atomic(s3.url("docs/report.pdf"), (images / "report.pdf").read_bytes())
+    url, info = vision.image_input(s3.url("img/chart.png"))
+    assert url.startswith("data:image/png;base64,") and (info.width, info.height) == (64, 32)
+    _, page = vision.image_input(s3.url("docs/report.pdf") + "#page=2", pdf_dpi=72)
+    assert (page.format, page.width, page.height) == ("png", 200, 100)
+    with pytest.raises(vision.ImageInputError, match=r"nope\.png: image file not found"):
+        vision.image_input(s3.url("img/nope.png"))
