@@ -232,31 +232,48 @@ def render(sample: pd.DataFrame, p: ColumnPlan) -> pd.Series:
 # --- fresh values: identifiers and PII in the real values' format -------------------------
 
 def _shape_like(templates: np.ndarray, rng: np.random.Generator) -> list[str]:
-    """Each template with its digits, lowercase and uppercase letters replaced at random."""
+    """Each template with its digits, lowercase and uppercase letters replaced at random
+    (vectorized over code points)."""
+    text = [str(t) for t in templates]
+    if not text:
+        return []
+    width = max(1, max(len(t) for t in text))
+    codes = np.array(text, dtype=f"<U{width}").view(np.uint32).reshape(len(text), width).copy()
+    r = rng.random(codes.shape)
+    for lo, hi in ((48, 57), (97, 122), (65, 90)):  # digits, lowercase, uppercase
+        mask = (codes >= lo) & (codes <= hi)
+        codes[mask] = lo + (r[mask] * (hi - lo + 1)).astype(np.uint32)
+    return codes.view(f"<U{width}").ravel().tolist()
+
+
+def _uuids(n: int, rng: np.random.Generator) -> list[str]:
+    """Random version-4 UUIDs from the seeded generator."""
+    import uuid
+
+    raw = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
+    return [str(uuid.UUID(bytes=row.tobytes())) for row in raw]
+
+
+def _sentences(fake: Any, templates: np.ndarray, rng: np.random.Generator) -> list[str]:
+    """Fresh sentences with the templates' word counts and final period, from a word pool."""
+    words = np.array(fake.words(nb=1000))
     out = []
     for t in templates:
-        chars = []
-        for ch in str(t):
-            if ch.isdigit():
-                chars.append(string.digits[rng.integers(10)])
-            elif "a" <= ch <= "f" and len(str(t)) == 36:  # uuid hex
-                chars.append("0123456789abcdef"[rng.integers(16)])
-            elif ch.islower():
-                chars.append(string.ascii_lowercase[rng.integers(26)])
-            elif ch.isupper():
-                chars.append(string.ascii_uppercase[rng.integers(26)])
-            else:
-                chars.append(ch)
-        out.append("".join(chars))
+        k = max(1, len(str(t).split()))
+        text = " ".join(words[rng.integers(0, len(words), k)]).capitalize()
+        out.append(text + "." if str(t).rstrip().endswith(".") else text)
     return out
 
 
-def _keep_prefix(phone: str, rng: np.random.Generator) -> str:
-    """A phone number of the same shape; a leading +country code is kept."""
-    m = re.match(r"^(\+\d{1,3}[\s.-]?)(.*)$", phone)
-    if m is None:
-        return _shape_like(np.array([phone]), rng)[0]
-    return m.group(1) + _shape_like(np.array([m.group(2)]), rng)[0]
+def _phones(templates: np.ndarray, rng: np.random.Generator) -> list[str]:
+    """Phone numbers of the templates' shapes; a leading +country code is kept."""
+    parts = pd.Series([str(t) for t in templates], dtype=object).str.extract(
+        r"^(\+\d{1,3}[\s.-]?)?(.*)$")
+    rest = _shape_like(parts[1].fillna("").to_numpy(), rng)
+    return [(pre if isinstance(pre, str) else "") + r
+            for pre, r in zip(parts[0].tolist(), rest, strict=True)]
 
 
 def _sequence(real: pd.Series, n: int) -> list[Any] | None:
@@ -291,7 +308,7 @@ def _person(fake: Any, name: str, n: int) -> list[str]:
     low = name.lower()
     maker = fake.first_name if "first" in low or "given" in low else (
         fake.last_name if "last" in low or "sur" in low or "family" in low else fake.name)
-    pool = [maker() for _ in range(min(n, 2000))]
+    pool = [maker() for _ in range(min(n, 1000))]
     return [pool[i % len(pool)] for i in range(n)]
 
 
@@ -320,16 +337,21 @@ def fresh_values(p: ColumnPlan, real: pd.Series, n: int, seed: int) -> pd.Series
         if p.pii == "PERSON":
             values = _person(fake, p.name, n)
         elif p.pii == "LOCATION":
-            values = [fake.street_address() for _ in range(n)]
+            pool = [fake.street_address() for _ in range(min(n, 1000))]
+            values = [pool[i] for i in rng.integers(0, len(pool), n)]
         elif p.semantic_type == "email":
-            values = [f"{fake.user_name()}@{str(t).rsplit('@', 1)[-1]}" for t in templates]
+            users = np.array([fake.user_name() for _ in range(min(n, 1000))])
+            picked = users[rng.integers(0, len(users), n)]
+            tails = rng.integers(0, 1000, n)
+            values = [f"{u}{d}@{str(t).rsplit('@', 1)[-1]}" if d >= 100 else
+                      f"{u}@{str(t).rsplit('@', 1)[-1]}"
+                      for u, d, t in zip(picked, tails, templates, strict=True)]
         elif p.semantic_type == "free_text":
-            words = [max(1, len(str(t).split())) for t in templates]
-            values = [fake.sentence(nb_words=w, variable_nb_words=False).rstrip(".")
-                      if not str(t).endswith(".") else fake.sentence(nb_words=w)
-                      for w, t in zip(words, templates, strict=True)]
+            values = _sentences(fake, templates, rng)
+        elif p.semantic_type == "uuid":
+            values = _uuids(n, rng)
         elif p.semantic_type == "phone":
-            values = [_keep_prefix(str(t), rng) for t in templates]
+            values = _phones(templates, rng)
         else:
             values = _shape_like(templates, rng)
         values = list(apply_casing(pd.Series(values, dtype="str"), p.casing))
