@@ -314,3 +314,21 @@ def test_cross_table_after_rule_follows_the_parent_row():
                for v in violations(bad, schema.table("o"), out)[0])
     # without the parent rows the cross-table rule is not checked (nothing to compare with)
     assert not any("c.signup" in v for v in violations(bad, schema.table("o"))[0])
+
+
+@pytest.mark.parametrize("locale", ["de_DE", "ja_JP"])
+def test_locales_give_local_values_and_ascii_unique_emails(locale: str):
+    schema = load_schema({"locale": locale, "fields": {
+        "name": {"type": "name"}, "email": {"type": "email", "unique": True},
+        "address": {"type": "address"}}})
+    df = generate(schema, 3000)["data"]
+    assert df["email"].is_unique and df["email"].str.fullmatch(r"[a-z0-9.]+@[a-z0-9.-]+").all()
+    assert adherence(df, schema.table())["overall"] == 100.0
+    if locale == "ja_JP":
+        assert df["name"].str.contains(r"[\u3040-\u30ff\u4e00-\u9fff]").mean() > 0.9
+
+
+def test_unknown_locale_is_a_clear_error():
+    schema = load_schema({"locale": "xx_YY", "fields": {"n": {"type": "name"}}})
+    with pytest.raises(StepInputError, match=r"unknown Faker locale 'xx_YY'.*en_US"):
+        generate(schema, 5)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -45,6 +47,25 @@ def _ascii_lower(text: str) -> str:
     return _NOT_EMAIL.sub("", plain.lower()) or "user"
 
 
+def _email_parts(fake: Any, first: list[str], last: list[str],
+                 draw: Callable[..., list[str]]) -> tuple[list[str], list[str]]:
+    """ASCII name parts for email addresses: the names themselves, their romanized forms
+    (e.g. ja_JP), or English names for scripts that have no ASCII form."""
+    parts = [_ascii_lower(x) for x in first], [_ascii_lower(x) for x in last]
+    if sum(p == "user" for p in parts[0]) < len(first) // 2:
+        return parts
+    try:
+        return ([_ascii_lower(x) for x in draw(fake.first_romanized_name)],
+                [_ascii_lower(x) for x in draw(fake.last_romanized_name)])
+    except AttributeError:
+        from faker import Faker
+
+        en = Faker("en_US")
+        en.seed_instance(POOL_SEED)
+        return ([_ascii_lower(en.first_name()) for _ in range(POOL)],
+                [_ascii_lower(en.last_name()) for _ in range(POOL)])
+
+
 @lru_cache(maxsize=8)
 def pools(locale: str = "en_US") -> Pools:
     """Pools drawn from Faker for `locale` (deterministic: a fixed Faker seed)."""
@@ -59,17 +80,17 @@ def pools(locale: str = "en_US") -> Pools:
                              fix="use e.g. en_US, en_GB, de_DE, fr_FR") from exc
     fake.seed_instance(POOL_SEED)
 
-    def draw(fn, k: int = POOL) -> list[str]:
+    def draw(fn: Callable[[], Any], k: int = POOL) -> list[str]:
         return [str(fn()) for _ in range(k)]
 
     first, last = draw(fake.first_name), draw(fake.last_name)
+    email_first, email_last = _email_parts(fake, first, last, draw)
     state_fn = getattr(fake, "state_abbr", None) or getattr(fake, "administrative_unit",
                                                             fake.city)
     words = sorted(set(draw(fake.word, 3000)))
     return Pools(
         first=pa.array(first), last=pa.array(last),
-        email_first=pa.array([_ascii_lower(x) for x in first]),
-        email_last=pa.array([_ascii_lower(x) for x in last]),
+        email_first=pa.array(email_first), email_last=pa.array(email_last),
         email_domain=pa.array(draw(fake.free_email_domain, 200)),
         street=pa.array(draw(fake.street_name, 600)),
         city=pa.array(draw(fake.city, 400)),
