@@ -147,6 +147,16 @@ def test_rows_come_back_validated_typed_and_cached(rows_emulator: Emulator, tmp_
         len(set(other["email"]) & set(df["email"])) < 3
 
 
+def test_anthropic_tool_mode_generates_the_same_way(rows_emulator: Emulator):
+    client = _client(rows_emulator, spec_kw={"kind": "anthropic"}, max_batch_size=3)
+    df, rep = generate_with_llm(client, row_schema=SCHEMA, instruction="x", rows=10,
+                                validate=no_violations, unique=["email"])
+    assert len(df) == 10 and rep["calls"] == math.ceil(rep["batches"] / 3)
+    _assert_schema_valid(df)
+    tool = rows_emulator.last_requests[0]["tools"][0]["input_schema"]
+    assert tool["properties"]["results"]["items"]["properties"]["rows"]["items"] == SCHEMA
+
+
 # ---- invalid rows, malformed answers, failed batches ------------------------------------------
 def test_invalid_rows_are_regenerated(rows_emulator: Emulator):
     def adults_over_40(df: pd.DataFrame) -> list[list[str]]:
