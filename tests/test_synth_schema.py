@@ -151,6 +151,9 @@ def test_reference_problems(tmp_path: Path):
     assert "unknown field 'parent.key'" in msg and "use one of: id" in msg
     msg = one(base + "      pid: {references: parent.id}\n", tmp_path)
     assert "not unique" in msg and "unique: true" in msg
+    msg = one(base.replace("{type: integer}", "{type: integer, sequence: true, null_ratio: 0.1}")
+              + "      pid: {references: parent.id}\n", tmp_path)
+    assert "which has nulls" in msg and "null_ratio: 0 on parent.id" in msg
 
 
 def test_cycles_in_parents_and_rules(tmp_path: Path):

@@ -461,6 +461,9 @@ def _check_field(table: TableSpec, fname: str, f: FieldSpec, tables: dict[str, T
         if not (target.unique or target.sequence):
             err(table, fname, "references", f"references '{rt}.{rf}', which is not unique",
                 f"add `unique: true` (or `sequence: true`) to {rt}.{rf}")
+        elif target.null_ratio > 0:
+            err(table, fname, "references", f"references '{rt}.{rf}', which has nulls "
+                f"(null_ratio {target.null_ratio})", f"set null_ratio: 0 on {rt}.{rf}")
         return
     if t is None:
         err(table, fname, "type", "has no type", "add `type:` (string, integer, float, ...)")
