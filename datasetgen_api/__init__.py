@@ -1,0 +1,1 @@
+"""The DatasetGen REST API (FastAPI): datasets, pipelines, monitoring; JWT auth, RBAC, audit."""

@@ -1,0 +1,39 @@
+"""`create_app()`: the FastAPI application, with every router in datasetgen_api/routes/.
+
+Run it with `datasetgen api` or `uvicorn --factory datasetgen_api.app:create_app`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from fastapi import FastAPI
+
+from datasetgen_api import routes
+from datasetgen_api.security import _secret
+
+API_PREFIX = "/api/v1"
+# routes without a permission: probes and scrapes that carry no data, and the API's own docs
+PUBLIC_PATHS = frozenset({
+    "/health/live", "/health/ready", "/health/startup", "/metrics",
+    f"{API_PREFIX}/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc",
+})
+
+
+def router_modules() -> list[str]:
+    """The router modules, in name order (`_`-prefixed modules are helpers, not routers)."""
+    return sorted(f"{routes.__name__}.{m.name}" for m in pkgutil.iter_modules(routes.__path__)
+                  if not m.name.startswith("_"))
+
+
+def create_app() -> FastAPI:
+    """The API; refuses to start without a usable $DATASETGEN_JWT_SECRET."""
+    _secret()
+    app = FastAPI(title="DatasetGen API", version="1.0.0",
+                  openapi_url=f"{API_PREFIX}/openapi.json",
+                  description="Datasets, pipelines (run through Dagster) and monitoring. "
+                              "Bearer JWT auth; every route names the permission it needs.")
+    for name in router_modules():
+        app.include_router(importlib.import_module(name).router)
+    return app
