@@ -307,6 +307,14 @@ def test_budget_stops_the_run_and_the_rerun_continues_from_the_cache(rows_emulat
     assert rows_emulator.stats.requests == made + rep["calls"] and rep["calls"] < est["calls"]
 
 
+def test_run_wide_budget_of_the_resource_stops_generation(rows_emulator: Emulator):
+    client = _client(rows_emulator, max_run_cost_usd=1e-9)
+    with pytest.raises(LLMGenerationError, match="budget") as err:
+        generate_with_llm(client, row_schema=SCHEMA, instruction="x", rows=5,
+                          validate=no_violations)
+    assert rows_emulator.stats.requests == 0 and err.value.report["accepted"] == 0
+
+
 def test_estimate_matches_what_the_run_costs(rows_emulator: Emulator):
     client = _client(rows_emulator, max_batch_size=5)
     before = rows_emulator.stats.requests
