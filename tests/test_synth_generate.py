@@ -332,3 +332,12 @@ def test_unknown_locale_is_a_clear_error():
     schema = load_schema({"locale": "xx_YY", "fields": {"n": {"type": "name"}}})
     with pytest.raises(StepInputError, match=r"unknown Faker locale 'xx_YY'.*en_US"):
         generate(schema, 5)
+
+
+def test_progress_reports_every_field():
+    schema = load_schema(SHOP)
+    seen: list[tuple[str, str]] = []
+    generate(schema, 0, seed=1, tables=["orders"], progress=lambda t, f: seen.append((t, f)))
+    assert seen[-4:] == [("orders", "order_id"), ("orders", "customer_id"), ("orders", "sku"),
+                         ("orders", "qty")]
+    assert ("customers", "id") in seen and ("customers", "email") not in seen  # keys only
