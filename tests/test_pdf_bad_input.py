@@ -114,3 +114,12 @@ def test_thousand_page_file_streams_in_bounded_memory(folder):
     assert growth < 15, f"RSS grew {growth:.1f} MB"
     secs = run(folder, path=str(path), output="sections", max_pages=100).frame
     assert secs["heading"].tolist()[:2] == ["Chapter 1", "Chapter 2"] and len(secs) == 100
+
+
+def test_cli_refuses_a_password_given_instead_of_a_variable_name(folder):
+    F.encrypted(folder)
+    res = CliRunner().invoke(main, ["pdf", str(folder / "encrypted.pdf"),
+                                    "--password-env", "my secret!"])
+    assert res.exit_code == 2 and "NAME of an environment variable" in res.output
+    res = CliRunner().invoke(main, ["pdf", str(folder / "encrypted.pdf")])
+    assert res.exit_code == 2 and "encrypted" in res.output and "password_env" in res.output

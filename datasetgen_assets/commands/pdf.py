@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
@@ -97,6 +98,10 @@ def pdf_command(file: str, mode: str, as_json: bool, detector: str, text_fallbac
     """Tables (page, bbox, confidence, cells) or text by sections of the PDF FILE (local or
     s3://). With --tables --json: a list of {page, bbox, confidence, rows}, rows being lists
     of cell strings, header row first."""
+    if password_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", password_env):
+        raise click.BadParameter("give the NAME of an environment variable that holds the "
+                                 "password, never the password itself",
+                                 param_hint="--password-env")
     try:
         if mode == "text":
             doc = _sections(file, max_pages, password_env)
