@@ -364,7 +364,8 @@ def test_batch_size_follows_the_schema_and_the_output_limit(llm_emulator: Emulat
     ({"row_schema": {"type": "array"}}, "row_schema must be a JSON schema of one row"),
     ({"row_schema": {"type": "object", "properties": {"a": {"type": "strng"}}}},
      "row_schema is not a valid JSON schema at properties/a/type"),
-    ({"rows": 0}, "rows must be a positive integer"),
+    ({"rows": -1}, "rows must be a whole number >= 0"),
+    ({"unique": "email"}, "unique must be a list of column names"),
     ({"unique": ["emial"]}, "unique column 'emial' is not a property of row_schema. Did you"
                             " mean 'email'?"),
     ({"batch_size": 40}, "batch_size 40 needs about"),
@@ -380,6 +381,17 @@ def test_bad_arguments_are_clear_errors(llm_emulator: Emulator, kwargs: dict[str
     with pytest.raises(LLMGenerationError) as err:
         generate_with_llm(_client(llm_emulator), **args)
     assert message in str(err.value) and "Fix:" in str(err.value)
+    assert llm_emulator.stats.requests == 0
+
+
+def test_zero_rows_is_an_empty_frame_without_calls(llm_emulator: Emulator):
+    client = _client(llm_emulator)
+    df, rep = generate_with_llm(client, row_schema=SCHEMA, instruction="x", rows=0,
+                                validate=no_violations)
+    assert df.empty and list(df.columns) == list(SCHEMA["properties"])
+    assert rep["accepted"] == rep["calls"] == rep["rounds"] == 0
+    est = estimate_llm_generation(client, row_schema=SCHEMA, instruction="x", rows=0)
+    assert est["calls"] == est["batches"] == 0 and est["cost_usd"] == 0
     assert llm_emulator.stats.requests == 0
 
 

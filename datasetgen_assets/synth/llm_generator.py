@@ -191,9 +191,12 @@ def _check_args(row_schema: Any, rows: int, unique: Sequence[str], batch_size: i
         where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
         raise bad(f"row_schema is not a valid JSON schema at {where}: {exc.message}.",
                   "correct that keyword of the schema") from None
-    if not isinstance(rows, int) or isinstance(rows, bool) or rows < 1:
-        raise bad(f"rows must be a positive integer, got {rows!r}.", "ask for at least 1 row")
+    if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
+        raise bad(f"rows must be a whole number >= 0, got {rows!r}.", "ask for 0 or more rows")
     props = row_schema["properties"]
+    if isinstance(unique, str):
+        raise bad(f"unique must be a list of column names, got the string {unique!r}.",
+                  f"write unique=[{unique!r}]")
     for col in unique:
         if col not in props:
             raise bad(f"unique column '{col}' is not a property of row_schema."
@@ -233,10 +236,17 @@ def estimate_llm_generation(client: Any, *, row_schema: dict[str, Any], instruct
     provider and its price table, assuming every row is valid the first time (each further
     round adds about the rejected share again). Nothing is generated."""
     _check_args(row_schema, rows, (), batch_size, 1, None, None, client)
-    k = batch_size or min(rows, choose_batch_size(client, row_schema))
+    k = batch_size or max(1, min(rows, choose_batch_size(client, row_schema)))
     n = math.ceil(rows / k)
-    est = _estimate_batches(client, _descriptors(0, n, 0, k),
-                            generation_instruction(instruction, k), row_schema, k, tier, model)
+    if n:
+        est = _estimate_batches(client, _descriptors(0, n, 0, k),
+                                generation_instruction(instruction, k), row_schema, k, tier,
+                                model)
+    else:  # nothing to generate: nothing to pay
+        spec = client.providers[0]
+        est = {"provider": spec.name, "model": model or spec.models.get(tier, ""),
+               "requests": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0,
+               "priced": True}
     return {"provider": est["provider"], "model": est["model"], "rows": rows,
             "batch_size": k, "batches": n, "calls": est["requests"],
             "input_tokens": est["input_tokens"], "output_tokens": est["output_tokens"],
