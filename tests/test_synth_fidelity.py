@@ -85,7 +85,7 @@ def test_constraint_adherence_counts_range_category_and_shape_violations():
     synth = pd.DataFrame({"n": [2.0, 9.0], "c": ["a", "z"], "id": ["XY-99", "xy-9"]})
     plans = [ColumnPlan("n", "model", "float", sdtype="numerical"),
              ColumnPlan("c", "model", "categorical", sdtype="categorical"),
-             ColumnPlan("id", "fresh", "identifier")]
+             ColumnPlan("id", "fresh", "identifier", text=True)]
     rep = fidelity.constraint_adherence(real, real, synth, synth, plans)
     assert rep["columns"] == {"n": 0.5, "c": 0.5, "id": 0.5}
     assert rep["score"] == pytest.approx(0.5)

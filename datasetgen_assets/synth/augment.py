@@ -8,7 +8,9 @@ and privacy. Pure pandas; the `augment` step and `datasetgen augment` both call 
 
 The model is fitted on a training split (1 - holdout) so the distance-to-closest-record check
 can compare against rows the model never saw; the merged output holds every real row.
-Synthetic rows equal to a real row (on the modeled columns) are dropped and redrawn.
+Synthetic rows equal to a real row (on the modeled columns) are dropped and redrawn. Fidelity
+and exact copies use every row; constraint adherence and DCR a seeded sample of at most
+20,000 and 5,000 synthetic rows.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ FLAG = "_synthetic"
 MIN_ROWS = 10  # fewer real rows than this cannot support a model
 MIN_HOLDOUT_ROWS = 5
 MAX_ROUNDS = 30
+MAX_ADHERENCE_ROWS = 20_000  # constraint adherence on a seeded sample of the synthetic rows
+MAX_DCR_ROWS = 5_000  # DCR on a seeded sample of the synthetic rows (SDMetrics subsamples too)
 Output = Literal["merged", "synthetic"]
 Progress = Callable[[str], None]
 
@@ -127,13 +131,16 @@ def augment(df: pd.DataFrame, *, rows: int, output: Output = "merged", seed: int
     real_model = model_frame.iloc[train_idx].reset_index(drop=True)
     quality = fidelity.quality_report(_for_scoring(real_model, sdtypes),
                                       _for_scoring(synth_model, sdtypes), sdtypes)
-    synth_typed = coerce_to_profile(synth, profile)
-    adherence = fidelity.constraint_adherence(df, typed, synth, synth_typed, plans)
+    checked = _subsample(len(synth), MAX_ADHERENCE_ROWS, seed)
+    synth_checked = synth.iloc[checked].reset_index(drop=True)
+    synth_typed = coerce_to_profile(synth_checked, profile)
+    adherence = fidelity.constraint_adherence(df, typed, synth_checked, synth_typed, plans)
     copies = privacy.exact_copies(df, synth, modeled)
-    dcr = privacy.dcr_report(_for_scoring(real_model, sdtypes),
-                             _for_scoring(model_frame.iloc[hold_idx].reset_index(drop=True),
-                                          sdtypes),
-                             _for_scoring(synth_model, sdtypes), sdtypes, seed=seed)
+    dcr = privacy.dcr_report(
+        _for_scoring(real_model, sdtypes),
+        _for_scoring(model_frame.iloc[hold_idx].reset_index(drop=True), sdtypes),
+        _for_scoring(synth_model.iloc[_subsample(len(synth_model), MAX_DCR_ROWS, seed)],
+                     sdtypes), sdtypes, seed=seed)
     frame = _output(df, synth, output)
     seconds = time.perf_counter() - start
     report = build_report(
@@ -142,6 +149,13 @@ def augment(df: pd.DataFrame, *, rows: int, output: Output = "merged", seed: int
         warnings=warnings, seconds=seconds, fit_seconds=fit_seconds,
         sample_seconds=sample_seconds, train_rows=len(train_idx), holdout_rows=len(hold_idx))
     return AugmentResult(frame, synth, report)
+
+
+def _subsample(n: int, limit: int, seed: int) -> np.ndarray:
+    """Sorted row positions: all when n <= limit, else a seeded sample of `limit`."""
+    if n <= limit:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, limit, replace=False))
 
 
 def _for_scoring(frame: pd.DataFrame, sdtypes: dict[str, str]) -> pd.DataFrame:

@@ -12,7 +12,6 @@ symbol, percent sign, integer-ness and dtype; `fresh_values` writes new identifi
 from __future__ import annotations
 
 import re
-import string
 from dataclasses import dataclass
 from typing import Any, Literal
 
