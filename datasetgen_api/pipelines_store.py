@@ -1,0 +1,168 @@
+"""Pipeline files created through the API.
+
+They are written into the first folder of $DATASETGEN_PIPELINES_DIR (else the project's
+pipelines/ folder), the folders the code location loads (`discover_pipelines`), after the same
+validation as `datasetgen validate`. A pipeline belongs to the workspace named by its
+`tags: {workspace: ...}` (pipelines without one belong to "default"); files outside the store
+folder (checked into the repository) are read-only here.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from datasetgen_assets.errors import PipelineError, PipelineValidationError
+from datasetgen_assets.pipeline.spec import (
+    Pipeline,
+    load_pipeline,
+    parse_pipeline,
+    pipeline_dirs,
+    project_dir_for,
+)
+
+WORKSPACE_TAG = "workspace"
+DEFAULT_WORKSPACE = "default"
+
+
+class ReadOnlyPipeline(PermissionError):
+    """The pipeline's file is not in the API's store folder."""
+
+
+def store_dir() -> Path:
+    """The folder API-created pipeline files go to."""
+    extra = [d for d in os.environ.get("DATASETGEN_PIPELINES_DIR", "").split(os.pathsep) if d]
+    return Path(extra[0]) if extra else pipeline_dirs()[0]
+
+
+def workspace_of(pipeline: Pipeline) -> str:
+    return pipeline.spec.tags.get(WORKSPACE_TAG) or DEFAULT_WORKSPACE
+
+
+def _files() -> list[Path]:
+    seen: list[Path] = []
+    for d in [*pipeline_dirs(), store_dir()]:
+        for f in sorted([*d.glob("*.yaml"), *d.glob("*.yml")]):
+            if f.resolve() not in [s.resolve() for s in seen]:
+                seen.append(f)
+    return seen
+
+
+def list_pipelines() -> tuple[list[Pipeline], list[PipelineError]]:
+    """Every loadable pipeline, and the errors of the files that do not load."""
+    found: list[Pipeline] = []
+    errors: list[PipelineError] = []
+    for f in _files():
+        try:
+            found.append(load_pipeline(f))
+        except PipelineValidationError as exc:
+            errors.extend(exc.errors)
+    return found, errors
+
+
+def find(name: str) -> Pipeline | None:
+    return next((p for p in list_pipelines()[0] if p.name == name), None)
+
+
+def is_writable(pipeline: Pipeline) -> bool:
+    return Path(pipeline.file).resolve().parent == store_dir().resolve()
+
+
+def with_workspace(text: str, workspace: str) -> tuple[str, str | None]:
+    """`text` with `tags.workspace` set when missing, and the workspace the text names
+    (None when it named none). Text that is not a YAML mapping is returned unchanged
+    (validation reports it)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text, None
+    if not isinstance(data, dict):
+        return text, None
+    tags = data.get("tags")
+    if isinstance(tags, dict) and tags.get(WORKSPACE_TAG):
+        return text, str(tags[WORKSPACE_TAG])
+    if tags is None:
+        data["tags"] = {}
+    if not isinstance(data["tags"], dict):
+        return text, None
+    data["tags"][WORKSPACE_TAG] = workspace
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True), None
+
+
+def validate(text: str, target: Path, replacing: Pipeline | None = None) -> Pipeline:
+    """The pipeline of `text` as if saved at `target`; PipelineValidationError with every
+    located problem, including a name used by another pipeline file."""
+    pipeline = parse_pipeline(text, file=target.name, base_dir=project_dir_for(target))
+    other = find(pipeline.name)
+    if other is not None and (replacing is None or
+                              Path(other.file).resolve() != Path(replacing.file).resolve()):
+        raise PipelineValidationError([PipelineError(
+            f"pipeline name '{pipeline.name}' is already used by {Path(other.file).name}",
+            file=target.name, field="name", fix="choose another name, or PATCH that pipeline")])
+    if replacing is not None and pipeline.name != replacing.name:
+        raise PipelineValidationError([PipelineError(
+            f"a pipeline cannot be renamed ('{replacing.name}' -> '{pipeline.name}')",
+            file=target.name, field="name",
+            fix=f"keep 'name: {replacing.name}', or create a new pipeline and delete this one")])
+    return pipeline
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_new(text: str) -> Pipeline:
+    """Validate and write a new pipeline file named after the pipeline."""
+    probe = parse_name(text)
+    target = store_dir() / f"{probe or 'pipeline'}.yaml"
+    pipeline = validate(text, target)
+    target = store_dir() / f"{pipeline.name}.yaml"
+    if target.exists():
+        raise PipelineValidationError([PipelineError(
+            f"file {target.name} already exists in the pipelines folder", file=target.name,
+            field="name", fix="choose another name")])
+    _write_atomic(target, text)
+    return load_pipeline(target)
+
+
+def replace(pipeline: Pipeline, text: str) -> Pipeline:
+    """Validate `text` and write it over the pipeline's file."""
+    if not is_writable(pipeline):
+        raise ReadOnlyPipeline(pipeline.file)
+    target = Path(pipeline.file)
+    validate(text, target, replacing=pipeline)
+    _write_atomic(target, text)
+    return load_pipeline(target)
+
+
+def remove(pipeline: Pipeline) -> None:
+    if not is_writable(pipeline):
+        raise ReadOnlyPipeline(pipeline.file)
+    Path(pipeline.file).unlink(missing_ok=True)
+
+
+def parse_name(text: str) -> str | None:
+    try:
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    name = data.get("name") if isinstance(data, dict) else None
+    return name if isinstance(name, str) and name.isidentifier() else None
+
+
+def error_dicts(exc: PipelineValidationError) -> list[dict[str, Any]]:
+    """The validator's located errors as JSON."""
+    return [{"message": e.message, "file": e.file, "line": e.line, "step": e.step,
+             "field": e.field, "fix": e.fix, "text": str(e)} for e in exc.errors]
