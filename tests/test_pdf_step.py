@@ -114,6 +114,9 @@ def test_scanned_page_is_flagged_with_an_ocr_note(pdfs, monkeypatch):
     assert res.report["scanned_pages"] == [str(pdfs / "scanned.pdf") + "#2"]
     text = run(pdfs, path="scanned.pdf", output="text").frame
     assert text["text"].tolist()[0] == "A normal page with a text layer."
+    tables = run(pdfs, path="scanned.pdf")
+    assert tables.frame.empty and tables.report["scanned_pages"] == [str(pdfs / "scanned.pdf")
+                                                                     + "#2"]
 
 
 @pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed")

@@ -104,10 +104,14 @@ def image_records(doc: Any, label: str, max_pages: int | None,
 
 
 def document_tables(doc: Any, max_pages: int | None, notes: Notes, detector: Detector,
-                    text_fallback: bool) -> list[PageTable]:
-    """Every table of the document in page order."""
+                    text_fallback: bool, label: str = "") -> list[PageTable]:
+    """Every table of the document in page order; scanned pages (no text layer, so no table
+    can be read there) are listed in `notes`."""
     out: list[PageTable] = []
     for page in iter_pages(doc, max_pages):
         notes.pages_read += 1
-        out.extend(page_tables(page, detector, text_fallback))
+        found = page_tables(page, detector, text_fallback)
+        if not found and ocr.is_scanned(page, page.get_text("text")):
+            notes.scanned_pages.append(f"{label}#{page.number + 1}")
+        out.extend(found)
     return out

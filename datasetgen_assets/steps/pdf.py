@@ -157,7 +157,7 @@ def _tables(config: PdfConfig, urls: list[str], notes: extract.Notes,
     for url in urls:
         with reader.opened(url, config.password_env) as doc:
             tables = extract.document_tables(doc, config.max_pages, notes, config.detector,
-                                             config.text_fallback)
+                                             config.text_fallback, url)
         for i, t in enumerate(tables):
             if t.confidence >= config.min_confidence:
                 found.append((url, i, t))
