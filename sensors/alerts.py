@@ -1,9 +1,12 @@
 """Alerts: a failed run is written to the log and, when $DATASETGEN_ALERT_WEBHOOK_URL is set,
-posted to that webhook as JSON."""
+posted to that webhook as JSON; when $DATASETGEN_SMTP_HOST is set it is also emailed."""
 
 from __future__ import annotations
 
+import json
 import os
+import smtplib
+from email.message import EmailMessage
 from typing import Any
 
 import dagster as dg
@@ -21,6 +24,7 @@ def deliver(payload: dict[str, Any], log: Any) -> bool:
     True when posted."""
     log.error(f"ALERT {payload['event']}: job {payload['job']} run {payload['run_id']}: "
               f"{payload['message']}")
+    send_email(payload, log)
     url = os.environ.get("DATASETGEN_ALERT_WEBHOOK_URL")
     if not url:
         return False
@@ -28,6 +32,41 @@ def deliver(payload: dict[str, Any], log: Any) -> bool:
         requests.post(url, json=payload, timeout=10).raise_for_status()
     except requests.RequestException as exc:
         log.warning(f"alert webhook failed: {type(exc).__name__}")
+        return False
+    return True
+
+
+def send_email(payload: dict[str, Any], log: Any) -> bool:
+    """Email the alert when $DATASETGEN_SMTP_HOST and $DATASETGEN_SMTP_TO (comma-separated)
+    are set; PORT (default 25; 465 is implicit TLS), USER/PASSWORD (login, after STARTTLS
+    when offered) and FROM are optional. The password is never logged. True when sent."""
+    env = os.environ.get
+    host, to = env("DATASETGEN_SMTP_HOST"), env("DATASETGEN_SMTP_TO", "")
+    if not host:
+        return False
+    recipients = [a.strip() for a in to.split(",") if a.strip()]
+    if not recipients:
+        log.warning("alert email not sent: DATASETGEN_SMTP_TO is empty (set the recipients)")
+        return False
+    msg = EmailMessage()
+    msg["Subject"] = f"[DatasetGen] {payload['event']}: {payload['job']}"
+    msg["From"] = env("DATASETGEN_SMTP_FROM") or "datasetgen@localhost"
+    msg["To"] = ", ".join(recipients)
+    msg.set_content(f"{payload['message']}\n\n{json.dumps(payload, indent=2, default=str)}\n")
+    try:
+        port = int(env("DATASETGEN_SMTP_PORT") or 25)
+        smtp_cls = smtplib.SMTP_SSL if port == 465 else smtplib.SMTP
+        with smtp_cls(host, port, timeout=10) as smtp:
+            if port != 465:
+                smtp.ehlo()
+                if smtp.has_extn("starttls"):
+                    smtp.starttls()
+                    smtp.ehlo()
+            if env("DATASETGEN_SMTP_USER"):
+                smtp.login(env("DATASETGEN_SMTP_USER", ""), env("DATASETGEN_SMTP_PASSWORD", ""))
+            smtp.send_message(msg)
+    except (smtplib.SMTPException, OSError, ValueError) as exc:
+        log.warning(f"alert email failed: {type(exc).__name__}")
         return False
     return True
 
