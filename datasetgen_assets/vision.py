@@ -20,6 +20,8 @@ SUPPORTED: dict[str, str] = {"png": "image/png", "jpeg": "image/jpeg", "gif": "i
                              "webp": "image/webp"}
 DEFAULT_MAX_MB = 5.0  # Anthropic's per-image limit (OpenAI allows 20 MB)
 DEFAULT_PDF_DPI = 150
+DEFAULT_MAX_SIDE = 2048  # providers scale larger images down themselves (OpenAI: 2048 px)
+DOWNSCALE_READ_LIMIT = 64 * 1024 * 1024  # files read for downscaling at most
 _PAGE_REF = re.compile(r"^(?P<path>.+?\.pdf)#page=(?P<page>\d+)$", re.I)
 _DATA_URI = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<b64>;base64)?,(?P<data>.*)$",
                        re.S)
@@ -144,7 +146,8 @@ def render_pdf_page(url: str, page: int, dpi: int = DEFAULT_PDF_DPI,
         raise ImageInputError(exc.message, fix=exc.fix) from None
 
 
-def _check(data: bytes, where: str, max_bytes: int) -> ImageInfo:
+def _identify(data: bytes, where: str) -> tuple[str, int, int]:
+    """(format, width, height) of image bytes we can send; ImageInputError otherwise."""
     if not data:
         raise ImageInputError(f"{where}: the image is empty (0 bytes)",
                               fix="check the file was written completely")
@@ -155,24 +158,59 @@ def _check(data: bytes, where: str, max_bytes: int) -> ImageInfo:
             f"{where}: unsupported image format ({what})",
             fix="convert it to PNG, JPEG, GIF or WEBP (the formats vision models accept);"
                 " for a PDF page write file.pdf#page=N")
-    if len(data) > max_bytes:
-        raise ImageInputError(
-            f"{where}: the image is {len(data) / 1e6:.1f} MB, over the limit of"
-            f" {max_bytes / 1e6:.1f} MB",
-            fix="downscale or recompress it, lower pdf_dpi for PDF pages, or raise"
-                " max_image_mb (providers refuse images above 5-20 MB)")
     w_h = dimensions(data, fmt)
     if w_h is None:
         raise ImageInputError(f"{where}: the {fmt.upper()} image is truncated or corrupt",
                               fix="re-export the image")
-    return ImageInfo(where, fmt, w_h[0], w_h[1], len(data))
+    return fmt, w_h[0], w_h[1]
+
+
+def downscale(data: bytes, fmt: str, max_side: int, where: str = "image") -> bytes:
+    """A PNG or JPEG whose long side is over `max_side`, scaled down to it (same format;
+    JPEG quality 90). Other formats and small images are returned unchanged."""
+    import pymupdf
+
+    fmt_, w, h = _identify(data, where)
+    if fmt_ not in {"png", "jpeg"} or max(w, h) <= max_side:
+        return data
+    try:
+        pix = pymupdf.Pixmap(data)
+    except Exception as exc:
+        raise ImageInputError(f"{where}: the {fmt_.upper()} image cannot be decoded ({exc})",
+                              fix="re-export the image") from None
+    scale = max_side / max(w, h)
+    small = pymupdf.Pixmap(pix, max(1, round(w * scale)), max(1, round(h * scale)), None)
+    if fmt_ == "jpeg":
+        if small.alpha:
+            small = pymupdf.Pixmap(small, 0)
+        return small.tobytes("jpeg", jpg_quality=90)
+    return small.tobytes("png")
+
+
+def _check(data: bytes, where: str, max_bytes: int, max_side: int | None = None
+           ) -> tuple[bytes, ImageInfo]:
+    """The bytes to send (downscaled when `max_side` says so) and their facts."""
+    fmt, w, h = _identify(data, where)
+    if max_side is not None and max(w, h) > max_side and fmt in {"png", "jpeg"}:
+        data = downscale(data, fmt, max_side, where)
+        fmt, w, h = _identify(data, where)
+    if len(data) > max_bytes:
+        raise ImageInputError(
+            f"{where}: the image is {len(data) / 1e6:.1f} MB, over the limit of"
+            f" {max_bytes / 1e6:.1f} MB",
+            fix="downscale or recompress it, lower pdf_dpi for PDF pages, set"
+                " max_image_side, or raise max_image_mb (providers refuse images above"
+                " 5-20 MB)")
+    return data, ImageInfo(where, fmt, w, h, len(data))
 
 
 def load_image(ref: str, resolve: Callable[[str], str] = lambda p: p, *,
                max_mb: float = DEFAULT_MAX_MB, pdf_dpi: int = DEFAULT_PDF_DPI,
-               pdf_password_env: str | None = None) -> tuple[bytes, ImageInfo]:
-    """The bytes and facts of an image file, data: URI or PDF page; `resolve` makes relative
-    paths absolute (StepContext.resolve). Raises ImageInputError naming the reference."""
+               pdf_password_env: str | None = None,
+               max_side: int | None = None) -> tuple[bytes, ImageInfo]:
+    """The bytes (PNG/JPEG with a long side over `max_side` scaled down) and facts of an
+    image file, data: URI or PDF page; `resolve` makes relative paths absolute
+    (StepContext.resolve). Raises ImageInputError naming the reference."""
     from datasetgen_resources import files
 
     ref = ref.strip()
@@ -187,12 +225,12 @@ def load_image(ref: str, resolve: Callable[[str], str] = lambda p: p, *,
         except ValueError:
             raise ImageInputError(f"{ref[:40]}...: the data: URI is not valid base64",
                                   fix="re-encode the image") from None
-        return data, _check(data, ref[:40] + "...", max_bytes)
+        return _check(data, ref[:40] + "...", max_bytes, max_side)
     page = parse_page_ref(ref)
     if page is not None:
         url = resolve(page[0])
         data = render_pdf_page(url, page[1], pdf_dpi, pdf_password_env)
-        return data, _check(data, ref, max_bytes)
+        return _check(data, ref, max_bytes, max_side)
     url = resolve(ref)
     try:
         size = files.size(url)
@@ -200,17 +238,18 @@ def load_image(ref: str, resolve: Callable[[str], str] = lambda p: p, *,
         raise ImageInputError(f"{ref}: image file not found ({url})",
                               fix="check the path (relative paths start at the project"
                                   " folder) or the column's values") from None
-    if size > max_bytes:  # refused before reading a huge file
+    limit = max(max_bytes, DOWNSCALE_READ_LIMIT) if max_side else max_bytes
+    if size > limit:  # refused before reading a huge file
         raise ImageInputError(
             f"{ref}: the image is {size / 1e6:.1f} MB, over the limit of"
-            f" {max_bytes / 1e6:.1f} MB",
+            f" {limit / 1e6:.1f} MB",
             fix="downscale or recompress it, lower pdf_dpi for PDF pages, or raise"
                 " max_image_mb (providers refuse images above 5-20 MB)")
     try:
         data = files.read_bytes(url)
     except StepInputError as exc:
         raise ImageInputError(f"{ref}: {exc.message}", fix=exc.fix) from None
-    return data, _check(data, ref, max_bytes)
+    return _check(data, ref, max_bytes, max_side)
 
 
 def data_uri(data: bytes, info: ImageInfo) -> str:
@@ -220,12 +259,13 @@ def data_uri(data: bytes, info: ImageInfo) -> str:
 
 def image_input(ref: str, resolve: Callable[[str], str] = lambda p: p, *,
                 max_mb: float = DEFAULT_MAX_MB, pdf_dpi: int = DEFAULT_PDF_DPI,
-                pdf_password_env: str | None = None) -> tuple[str, ImageInfo]:
+                pdf_password_env: str | None = None,
+                max_side: int | None = None) -> tuple[str, ImageInfo]:
     """(what to send, facts) for one reference: an http(s) URL unchanged (size unknown),
     everything else read, checked and turned into a data: URI."""
     ref = ref.strip()
     if re.match(r"^https?://", ref, re.I):
         return ref, ImageInfo(ref, "url", None, None, None)
     data, info = load_image(ref, resolve, max_mb=max_mb, pdf_dpi=pdf_dpi,
-                            pdf_password_env=pdf_password_env)
+                            pdf_password_env=pdf_password_env, max_side=max_side)
     return data_uri(data, info), info

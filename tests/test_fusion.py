@@ -98,8 +98,7 @@ def test_text_embeddings_are_real_minilm():
 
 def test_image_statistics_from_files(tmp_path: Path):
     def png(name: str, rgb: tuple[int, int, int], w: int, h: int) -> str:
-        pm = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, w, h), False)
-        pm.set_rect(pm.irect, rgb)
+        pm = pymupdf.Pixmap(pymupdf.csRGB, w, h, bytes(rgb) * (w * h), False)
         (tmp_path / name).write_bytes(pm.tobytes("png"))
         return name
 

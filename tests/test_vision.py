@@ -22,16 +22,16 @@ from datasetgen_resources.llm.emulator import Emulator, emulated_answer
 from tests.fixtures.llm import emulator_client, emulator_spec
 
 
+def _pixmap(w: int, h: int, rgb: tuple[int, int, int]) -> pymupdf.Pixmap:
+    return pymupdf.Pixmap(pymupdf.csRGB, w, h, bytes(rgb) * (w * h), False)
+
+
 def _png(w: int, h: int, rgb: tuple[int, int, int] = (200, 10, 10)) -> bytes:
-    pm = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, w, h), False)
-    pm.set_rect(pm.irect, rgb)
-    return pm.tobytes("png")
+    return _pixmap(w, h, rgb).tobytes("png")
 
 
 def _jpeg(w: int, h: int) -> bytes:
-    pm = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, w, h), False)
-    pm.set_rect(pm.irect, (10, 200, 10))
-    return pm.tobytes("jpeg")
+    return _pixmap(w, h, (10, 200, 10)).tobytes("jpeg")
 
 
 def _pdf(path: Path, pages: int, password: str | None = None) -> Path:
@@ -110,6 +110,25 @@ def test_load_image_errors_name_the_file_and_the_fix(images: Path):
         vision.load_image("chart.png", res, max_mb=0.00001)
     with pytest.raises(vision.ImageInputError, match="not valid base64"):
         vision.load_image("data:image/png;base64,@@@", res)
+
+
+def test_large_images_are_scaled_down_to_max_side(images: Path):
+    res = lambda p: str(images / p)  # noqa: E731
+    (images / "wide.png").write_bytes(_png(3000, 1000))
+    (images / "wide.jpg").write_bytes(_jpeg(1000, 3000))
+    data, info = vision.load_image("wide.png", res, max_side=2048)
+    assert (info.format, info.width, info.height) == ("png", 2048, 683)
+    assert vision.dimensions(data, "png") == (2048, 683)
+    _, info = vision.load_image("wide.jpg", res, max_side=1000)
+    assert (info.format, info.width, info.height) == ("jpeg", 333, 1000)
+    _, info = vision.load_image("wide.png", res)  # no max_side: as it is
+    assert (info.width, info.height) == (3000, 1000)
+    # over max_image_mb as a file, under it once scaled down
+    big = (images / "wide.png").stat().st_size / 2**20
+    with pytest.raises(vision.ImageInputError, match="over the limit"):
+        vision.load_image("wide.png", res, max_mb=big * 0.9)
+    _, info = vision.load_image("wide.png", res, max_mb=big * 0.9, max_side=512)
+    assert info.width == 512 and info.nbytes < big * 0.9 * 2**20
 
 
 def test_pdf_pages_render_to_png(images: Path, monkeypatch: pytest.MonkeyPatch):

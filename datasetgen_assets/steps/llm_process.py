@@ -173,6 +173,9 @@ class LLMProcessConfig(LLMOptions):
                                      " (file.pdf#page=N); empty cells send no image")
     max_image_mb: float = Field(vision.DEFAULT_MAX_MB, gt=0, description="vision: larger"
                                 " images are refused")
+    max_image_side: int | None = Field(vision.DEFAULT_MAX_SIDE, ge=64, description="vision:"
+                                       " PNG/JPEG images with a longer side are scaled down"
+                                       " to it before sending (null: sent as they are)")
     pdf_dpi: int = Field(vision.DEFAULT_PDF_DPI, ge=36, le=600, description="vision:"
                          " resolution PDF pages are rendered at")
     pdf_password_env: EnvVarName | None = Field(None, description="vision: NAME of the"
@@ -315,7 +318,8 @@ def load_images(frame: pd.DataFrame, config: LLMProcessConfig, ctx: StepContext
             if ref not in seen:
                 seen[ref] = vision.image_input(ref, ctx.resolve, max_mb=config.max_image_mb,
                                                pdf_dpi=config.pdf_dpi,
-                                               pdf_password_env=config.pdf_password_env)
+                                               pdf_password_env=config.pdf_password_env,
+                                               max_side=config.max_image_side)
         except StepInputError as exc:
             where = f"row {pos + 1}, column '{config.image_column}'"
             if config.on_image_error == "fail":
