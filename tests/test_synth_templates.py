@@ -287,3 +287,37 @@ def test_step_llm_generator_is_wired_to_the_llm_engine(monkeypatch: pytest.Monke
                                               "schema": kw["row_schema"]["title"]})
     est = st.llm_estimate(config, 7, "CLIENT")
     assert est == {"calls": 2, "requests": 2, "rows": 7, "schema": "loans"}
+
+
+def test_step_llm_generator_end_to_end_on_the_emulator(llm_emulator, monkeypatch):
+    """The real LLM engine through the emulator: rows breaking a cross-field rule (which the
+    JSON schema cannot express) are caught by `violations` and regenerated."""
+    import itertools
+
+    from datasetgen_resources.llm import emulator as emulator_module
+    from tests.fixtures.llm import emulator_client, emulator_spec
+
+    schema = load_template("loans")
+    sample = generate(schema, 300, seed=2)["loans"]
+    for col in ("issued_on", "maturity_on"):
+        sample[col] = sample[col].dt.strftime("%Y-%m-%d")
+    pool = json.loads(sample.to_json(orient="records"))
+    counter, calls = itertools.count(), itertools.count()
+
+    def answer(row: dict, out_schema: dict) -> dict:
+        k = out_schema["properties"]["rows"]["minItems"]
+        items = [dict(pool[next(counter) % len(pool)]) for _ in range(k)]
+        if next(calls) % 3 == 0:  # every third batch: a grade that breaks the bins rule
+            items[0]["risk_grade"] = "E" if items[0]["risk_grade"] == "A" else "A"
+        return {"rows": items}
+
+    monkeypatch.setattr(emulator_module, "emulated_answer", answer)
+    st = get_step_type("synthetic")
+    config = st.config_model(template="loans", rows=12, generator="llm", seed=4)
+    client = emulator_client([emulator_spec(llm_emulator)])
+    result = st.run([], config, StepContext(step_id="gen", llm=client))
+    assert len(result.frame) == 12 and result.checks[0].passed
+    assert result.report["adherence"]["overall"] == 100.0
+    llm = result.report["llm"]
+    assert llm["invalid"] >= 1 and any("risk_grade" in v for v in llm["sample_violations"])
+    assert result.frame["loan_id"].is_unique
