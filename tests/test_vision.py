@@ -357,3 +357,22 @@ def test_s3_images_and_pdf_pages(s3, images: Path):
     assert (page.format, page.width, page.height) == ("png", 200, 100)
     with pytest.raises(vision.ImageInputError, match=r"nope\.png: image file not found"):
         vision.image_input(s3.url("img/nope.png"))
+
+
+def test_images_go_in_chunks_under_one_step_budget(llm_emulator: Emulator, images: Path,
+                                                   tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(llm_process, "IMAGE_CHUNK_ROWS", 1)  # one row's image in memory
+    cfg = _extract_cfg()
+    whole = llm_process.run([CHARTS], cfg, _ctx(llm_emulator, images))
+    assert whole.report["llm"]["calls"] == 3 and whole.report["vision"]["distinct_images"] == 2
+    assert whole.frame["_llm_error"].isna().all()
+    first = llm_process.run([CHARTS.iloc[:1]], cfg, _ctx(llm_emulator, images))
+    one_row = first.report["llm"]["cost_usd"]
+    assert 0 < one_row < whole.report["llm"]["cost_usd"]
+    # the budget covers the first row only: the step stops at the next chunk
+    ctx = _ctx(llm_emulator, images, cache=tmp_path / "c")
+    with pytest.raises(llm_process.LLMStepError, match="budget"):
+        llm_process.run([CHARTS], cfg.model_copy(update={"max_cost_usd": one_row * 1.5}), ctx)
+    rerun = llm_process.run([CHARTS], cfg, _ctx(llm_emulator, images, cache=tmp_path / "c"))
+    assert rerun.report["llm"]["cache_hits"] == 1 and rerun.report["llm"]["calls"] == 2

@@ -297,8 +297,11 @@ def configured_chain() -> list[str]:
     return [p.strip() for p in raw.split(",") if p.strip()] or ["local"]
 
 
-def load_images(frame: pd.DataFrame, config: LLMProcessConfig, ctx: StepContext
-                ) -> tuple[list[list[str]], list[str | None], dict[str, Any]]:
+IMAGE_CHUNK_ROWS = 32  # rows whose images are held in memory at once (as data: URIs)
+
+
+def load_images(frame: pd.DataFrame, config: LLMProcessConfig, ctx: StepContext,
+                first_row: int = 0) -> tuple[list[list[str]], list[str | None], dict[str, Any]]:
     """Per row: the image parts to send, the image error (on_image_error=row) and a report
     (images, bytes, estimated image tokens). Identical references are read once."""
     assert config.image_column is not None
@@ -321,7 +324,7 @@ def load_images(frame: pd.DataFrame, config: LLMProcessConfig, ctx: StepContext
                                                pdf_password_env=config.pdf_password_env,
                                                max_side=config.max_image_side)
         except StepInputError as exc:
-            where = f"row {pos + 1}, column '{config.image_column}'"
+            where = f"row {first_row + pos + 1}, column '{config.image_column}'"
             if config.on_image_error == "fail":
                 raise vision.ImageInputError(f"llm_process: {where}: {exc.message}",
                                              fix=exc.fix) from None
@@ -334,9 +337,54 @@ def load_images(frame: pd.DataFrame, config: LLMProcessConfig, ctx: StepContext
         nbytes += info.nbytes or 0
         tokens += vision.image_tokens(info.width, info.height, kind)
     report = {"images": sum(1 for i in images if i), "image_errors": sum(map(bool, errors)),
-              "distinct_images": len(seen), "image_bytes": nbytes,
-              "image_tokens_estimated": tokens}
+              "image_bytes": nbytes, "image_tokens_estimated": tokens}
     return images, errors, report
+
+
+def _add_usage(total: dict[str, Any], usage: dict[str, Any]) -> None:
+    for k, v in usage.items():
+        if isinstance(v, int) and not isinstance(v, bool):
+            total[k] = total.get(k, 0) + v
+        elif isinstance(v, float):
+            total[k] = round(total.get(k, 0.0) + v, 9)
+        elif v or k not in total:
+            total[k] = v
+
+
+def run_with_images(frame: pd.DataFrame, rows: list[dict[str, Any]], instruction: str,
+                    schema: dict[str, Any], config: LLMProcessConfig, ctx: StepContext
+                    ) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+    """Rows with their images, IMAGE_CHUNK_ROWS at a time (memory stays bounded), under one
+    max_cost_usd for the step: (results, usage, vision report)."""
+    assert config.image_column is not None
+    results: list[dict[str, Any]] = []
+    usage: dict[str, Any] = {}
+    report: dict[str, Any] = {}
+    for start in range(0, len(rows), IMAGE_CHUNK_ROWS):
+        part = frame.iloc[start:start + IMAGE_CHUNK_ROWS]
+        images, errors, rep = load_images(part, config, ctx, start)
+        _add_usage(report, rep)
+        chunk: list[dict[str, Any]] = [{"_error": e} for e in errors]
+        send = [i for i, e in enumerate(errors) if e is None]
+        opts: LLMOptions = config
+        if send and config.max_cost_usd is not None:
+            left = config.max_cost_usd - float(usage.get("cost_usd", 0.0))
+            if left <= 0:
+                raise LLMStepError(f"LLM budget reached in step '{ctx.pipeline}/{ctx.step_id}'"
+                                   f": spent ${usage.get('cost_usd', 0.0):.4f} of"
+                                   f" ${config.max_cost_usd:.4f}; answers so far are cached,"
+                                   " a rerun continues from there")
+            opts = config.model_copy(update={"max_cost_usd": left})
+        if send:
+            res = call_llm(ctx, [rows[start + i] for i in send], instruction, schema, opts,
+                           images=[images[i] for i in send])
+            for i, r in zip(send, res.results, strict=True):
+                chunk[i] = r
+            _add_usage(usage, res.usage)
+        results += chunk
+    refs = frame[config.image_column].map(_text).str.strip()
+    report["distinct_images"] = int(refs[refs != ""].nunique())
+    return results, usage, report
 
 
 def run(inputs: list[pd.DataFrame], config: LLMProcessConfig, ctx: StepContext) -> StepResult:
@@ -353,21 +401,14 @@ def run(inputs: list[pd.DataFrame], config: LLMProcessConfig, ctx: StepContext) 
                              fix="rename it with output_column / fields / error_column")
     instruction, schema, mapping = task(config)
     rows = row_payloads(frame, config.prompt, config.input_columns)
-    images: list[list[str]] | None = None
-    image_errors: list[str | None] = [None] * len(rows)
     vision_report: dict[str, Any] = {}
     if config.image_column:
         check_vision(f"{ctx.pipeline}/{ctx.step_id}", get_client(ctx).providers)
-        images, image_errors, vision_report = load_images(frame, config, ctx)
-    send = [i for i, e in enumerate(image_errors) if e is None]
-    results: list[dict[str, Any]] = [{"_error": e} for e in image_errors]
-    usage: dict[str, Any] = {}
-    if send:
-        res = call_llm(ctx, [rows[i] for i in send], instruction, schema, config,
-                       images=[images[i] for i in send] if images is not None else None)
-        for i, r in zip(send, res.results, strict=True):
-            results[i] = r
-        usage = res.usage
+        results, usage, vision_report = run_with_images(frame, rows, instruction, schema,
+                                                        config, ctx)
+    else:
+        res = call_llm(ctx, rows, instruction, schema, config)
+        results, usage = res.results, res.usage
     out = frame.copy()
     for key, col in mapping.items():
         out[col] = [r.get(key) for r in results]
