@@ -11,6 +11,7 @@ import pkgutil
 from fastapi import FastAPI
 
 from datasetgen_api import routes
+from datasetgen_api.audit import AuditMiddleware
 from datasetgen_api.security import _secret
 
 API_PREFIX = "/api/v1"
@@ -18,6 +19,9 @@ API_PREFIX = "/api/v1"
 PUBLIC_PATHS = frozenset({
     "/health/live", "/health/ready", "/health/startup", "/metrics",
     f"{API_PREFIX}/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc",
+    # the dashboard page and its fixed list of scripts hold no data: the page fetches the
+    # numbers from /api/v1/monitoring/metrics/dashboard with the caller's token
+    "/dashboard", "/dashboard/static/{name:path}",
 })
 
 
@@ -36,4 +40,5 @@ def create_app() -> FastAPI:
                               "Bearer JWT auth; every route names the permission it needs.")
     for name in router_modules():
         app.include_router(importlib.import_module(name).router)
+    app.add_middleware(AuditMiddleware)  # every mutating call is audited, whatever the route
     return app

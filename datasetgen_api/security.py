@@ -5,7 +5,8 @@ naming any other, "none" included, is refused). `exp`, `iat`, `iss` and `aud` ar
 checked; a token may live at most $DATASETGEN_JWT_MAX_TTL seconds (default 3600). A caller's
 permissions come from its roles only, never from claims in the token, so a token cannot grant
 itself more than its roles allow. Permissions are `resource.action` strings; a role grants
-patterns where `*` stands for any resource or action (`*.read`, `pipeline.*`, `*`).
+patterns where `*` stands for any resource or action (`*.read`, `pipeline.*`, `*`); permissions in
+EXPLICIT_ONLY (audit.read) are granted only by `*` or by their exact name.
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "data_scientist": ("*.read", "*.create", "*.update", "pipeline.*"),
     "admin": ("*",),
 }
+
+
+# sensitive permissions that resource/action wildcards (`*.read`) do not cover: only `*` or the
+# exact name grants them (a viewer's `*.read` must not open the audit log)
+EXPLICIT_ONLY = frozenset({"audit.read"})
 
 
 class AuthConfigError(RuntimeError):
@@ -61,6 +67,8 @@ def permission_matches(pattern: str, needed: str) -> bool:
     """Whether a granted pattern (`*`, `*.read`, `pipeline.*`, `dataset.read`) covers `needed`."""
     if pattern == "*":
         return True
+    if needed in EXPLICIT_ONLY:
+        return pattern == needed
     p_res, _, p_act = pattern.partition(".")
     n_res, _, n_act = needed.partition(".")
     return p_res in ("*", n_res) and p_act in ("*", n_act)

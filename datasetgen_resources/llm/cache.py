@@ -156,3 +156,38 @@ def open_cache(backend: str, path: str | None = None, url_env: str | None = None
         url = os.environ[url_env]
         return RedisCache(url) if backend == "redis" else PostgresCache(url)
     raise ValueError(f"unknown LLM cache backend '{backend}' (sqlite, redis, postgres, none)")
+
+
+def delete_where(cache: LLMCache, predicate: Any) -> int:
+    """Delete the entries for which `predicate(key, value)` is true (value: the stored dict);
+    returns how many. Scans the whole cache (for erasure requests, not the hot path)."""
+    if isinstance(cache, SQLiteCache):
+        with cache._lock:
+            doomed = [k for k, v in cache._conn.execute("SELECT key, value FROM llm_cache")
+                      if predicate(k, json.loads(v))]
+            for i in range(0, len(doomed), 500):
+                chunk = doomed[i:i + 500]
+                cache._conn.execute(f"DELETE FROM llm_cache WHERE key IN "
+                                    f"({','.join('?' * len(chunk))})", chunk)
+            cache._conn.commit()
+        return len(doomed)
+    if isinstance(cache, PostgresCache):
+        sa = cache._sa
+        with cache._engine.begin() as c:
+            doomed = [k for k, v in c.execute(sa.text("SELECT key, value FROM llm_cache"))
+                      if predicate(k, json.loads(v))]
+            if doomed:
+                c.execute(sa.text("DELETE FROM llm_cache WHERE key IN :keys").bindparams(
+                    sa.bindparam("keys", expanding=True)), {"keys": doomed})
+        return len(doomed)
+    if isinstance(cache, RedisCache):
+        doomed_r = []
+        for full in cache._r.scan_iter(match="datasetgen:llm:*", count=500):
+            raw = cache._r.get(full)
+            key = full.decode()[len("datasetgen:llm:"):]
+            if raw is not None and predicate(key, json.loads(raw)):
+                doomed_r.append(full)
+        for i in range(0, len(doomed_r), 500):
+            cache._r.delete(*doomed_r[i:i + 500])
+        return len(doomed_r)
+    return 0
