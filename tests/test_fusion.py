@@ -295,6 +295,8 @@ def test_bad_inputs_give_clear_errors():
         _run(_cfg("early", AB), A, B, B)
     with pytest.raises(StepInputError, match=r"modality 'a', column 'x' is not numeric"):
         _run(_cfg("early", AB), A.astype({"x": "str"}).assign(x="big"), B)
+    with pytest.raises(StepInputError, match=r"output column 'a__x' is produced twice"):
+        _run(_cfg("attention", [{**AB[0], "prediction": "x"}, AB[1]]), A, B)
     for bad, msg in [
         ({"strategy": "late"}, "needs `prediction` on every modality; missing on a, b"),
         ({"strategy": "hierarchical", "groups": [{"name": "g", "members": ["a", "c"]}]},

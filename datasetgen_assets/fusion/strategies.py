@@ -126,9 +126,11 @@ def with_key(inp: Inputs, body: pd.DataFrame, keep: list[str]) -> pd.DataFrame:
     for col in keep:
         out[col] = inp.column(col).reindex(inp.kept)
     clash = [c for c in body.columns if c in out.columns]
+    clash += body.columns[body.columns.duplicated()].tolist()
     if clash:
         raise StepInputError(f"fusion: output column '{clash[0]}' is produced twice",
-                             fix="rename the modality or the kept column")
+                             fix="rename the modality or the kept column, and do not list a"
+                                 " modality's prediction column among its features")
     out = pd.concat([out, body], axis=1)
     return out.reset_index(drop=True)
 
