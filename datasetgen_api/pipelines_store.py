@@ -9,6 +9,7 @@ folder (checked into the repository) are read-only here.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -74,8 +75,9 @@ def is_writable(pipeline: Pipeline) -> bool:
 
 def with_workspace(text: str, workspace: str) -> tuple[str, str | None]:
     """`text` with `tags.workspace` set when missing, and the workspace the text names
-    (None when it named none). Text that is not a YAML mapping is returned unchanged
-    (validation reports it)."""
+    (None when it named none). Without a `tags:` key a line is appended (comments and line
+    numbers stay); text that is not a YAML mapping is returned unchanged (validation reports
+    it)."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError:
@@ -85,6 +87,9 @@ def with_workspace(text: str, workspace: str) -> tuple[str, str | None]:
     tags = data.get("tags")
     if isinstance(tags, dict) and tags.get(WORKSPACE_TAG):
         return text, str(tags[WORKSPACE_TAG])
+    if "tags" not in data:
+        sep = "" if text.endswith("\n") else "\n"
+        return f"{text}{sep}tags: {{{WORKSPACE_TAG}: {json.dumps(workspace)}}}\n", None
     if tags is None:
         data["tags"] = {}
     if not isinstance(data["tags"], dict):
@@ -123,10 +128,12 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def save_new(text: str) -> Pipeline:
-    """Validate and write a new pipeline file named after the pipeline."""
-    probe = parse_name(text)
-    target = store_dir() / f"{probe or 'pipeline'}.yaml"
+def save_new(text: str, workspace: str) -> Pipeline:
+    """Validate the text as written (errors name its lines), set its workspace tag when
+    missing, and write it as <name>.yaml."""
+    target = store_dir() / f"{parse_name(text) or 'pipeline'}.yaml"
+    validate(text, target)
+    text, _ = with_workspace(text, workspace)
     pipeline = validate(text, target)
     target = store_dir() / f"{pipeline.name}.yaml"
     if target.exists():
@@ -138,10 +145,13 @@ def save_new(text: str) -> Pipeline:
 
 
 def replace(pipeline: Pipeline, text: str) -> Pipeline:
-    """Validate `text` and write it over the pipeline's file."""
+    """Validate `text` as written, keep the pipeline's workspace tag when the text names
+    none, and write it over the pipeline's file."""
     if not is_writable(pipeline):
         raise ReadOnlyPipeline(pipeline.file)
     target = Path(pipeline.file)
+    validate(text, target, replacing=pipeline)
+    text, _ = with_workspace(text, workspace_of(pipeline))
     validate(text, target, replacing=pipeline)
     _write_atomic(target, text)
     return load_pipeline(target)

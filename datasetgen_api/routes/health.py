@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,22 +23,30 @@ from fastapi.responses import JSONResponse
 from datasetgen_api.dagster_client import Dagster, get_dagster
 
 router = APIRouter(tags=["health"])
-CHECK_TIMEOUT = 5.0
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="health")
 _instance: Any = None
+_instance_lock = threading.Lock()
+
+
+def check_timeout() -> float:
+    """Seconds each check may take ($DATASETGEN_HEALTH_TIMEOUT, default 10)."""
+    return float(os.environ.get("DATASETGEN_HEALTH_TIMEOUT", "10"))
 
 
 def _instance_storage() -> str:
-    """Open the Dagster instance once and read one run record."""
+    """Open the Dagster instance once (the first time imports Dagster: seconds) and read one
+    run record."""
     global _instance
-    if _instance is None:
-        import dagster as dg
+    with _instance_lock:
+        if _instance is None:
+            import dagster as dg
 
-        from datasetgen_assets.instance import ensure_dagster_home
+            from datasetgen_assets.instance import ensure_dagster_home
 
-        ensure_dagster_home()
-        _instance = dg.DagsterInstance.get()
-    _instance.get_runs(limit=1)
+            ensure_dagster_home()
+            _instance = dg.DagsterInstance.get()
+        instance = _instance
+    instance.get_runs(limit=1)
     return f"{type(_instance.run_storage).__name__} answered"
 
 
@@ -77,16 +86,17 @@ def _code_location(dagster: Dagster) -> str:
 
 
 def _run_checks(checks: dict[str, Callable[[], str]]) -> JSONResponse:
-    """Run the checks in parallel, each bounded by CHECK_TIMEOUT; 503 if any failed."""
+    """Run the checks in parallel, each bounded by `check_timeout()`; 503 if any failed."""
+    timeout = check_timeout()
     started = time.monotonic()
     futures = {name: _pool.submit(fn) for name, fn in checks.items()}
     results: dict[str, dict[str, Any]] = {}
     for name, fut in futures.items():
-        left = max(0.1, CHECK_TIMEOUT - (time.monotonic() - started))
+        left = max(0.1, timeout - (time.monotonic() - started))
         try:
             results[name] = {"ok": True, "detail": fut.result(timeout=left)}
         except FutureTimeout:
-            results[name] = {"ok": False, "detail": f"no answer within {CHECK_TIMEOUT:.0f} s"}
+            results[name] = {"ok": False, "detail": f"no answer within {timeout:g} s"}
         except Exception as exc:  # any failure is the probe's answer, not a 500
             results[name] = {"ok": False, "detail": f"{type(exc).__name__}: {exc}"[:600]}
     failed = [n for n, r in results.items() if not r["ok"]]
@@ -126,5 +136,6 @@ def _config() -> str:
 
 @router.get("/health/startup", responses={503: {"description": "configuration unusable"}})
 def startup() -> JSONResponse:
-    """The API's own configuration is usable."""
-    return _run_checks({"config": _config})
+    """The API's configuration is usable and the Dagster instance opened (slow the first
+    time: readiness probes then answer quickly)."""
+    return _run_checks({"config": _config, "instance_storage": _instance_storage})

@@ -91,15 +91,20 @@ def _reload(dagster: Dagster) -> str | None:
         return f"{exc}; the pipeline is saved and loads when the code location reloads"
 
 
-def _check_workspace(text: str, principal: Principal) -> str:
-    """The YAML with `tags.workspace` set to the caller's workspace when missing; 403 when it
-    names another workspace and the caller is not admin."""
-    text, named = store.with_workspace(text, principal.workspace)
-    if named is not None and not principal.sees_workspace(named):
+def _check_workspace(text: str, principal: Principal, current: str | None = None) -> None:
+    """403 when the YAML's tags.workspace is not one the caller may write: another workspace
+    than theirs (non-admins), or a move of an existing pipeline (`current`) by a non-admin."""
+    _, named = store.with_workspace(text, principal.workspace)
+    if named is None or principal.is_admin:
+        return
+    if current is not None and named != current:
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            detail=f"only admins move a pipeline to another workspace: keep "
+                                   f"tags.workspace '{current}'")
+    if not principal.sees_workspace(named):
         raise HTTPException(status.HTTP_403_FORBIDDEN,
                             detail=f"tags.workspace '{named}' is not your workspace "
                                    f"'{principal.workspace}': remove it or use your own")
-    return text
 
 
 def _audit(request: Request, principal: Principal, action: str, resource: str,
@@ -132,9 +137,9 @@ def create_pipeline(body: PipelineCreate,
                     dagster: Dagster = Depends(get_dagster)) -> dict[str, Any]:
     """Validate the YAML (422 with every located problem), save it into the pipelines folder
     and reload the code location so its job exists."""
-    text = _check_workspace(body.yaml, principal)
+    _check_workspace(body.yaml, principal)
     try:
-        p = store.save_new(text)
+        p = store.save_new(body.yaml, principal.workspace)
     except PipelineValidationError as exc:
         raise _invalid(exc) from None
     return _detail(p, [], _reload(dagster))
@@ -166,13 +171,12 @@ def patch_pipeline(name: str, body: PipelinePatch,
     from pathlib import Path
 
     text = body.yaml if body.yaml is not None else Path(p.file).read_text(encoding="utf-8")
-    text, named = store.with_workspace(text, store.workspace_of(p))
-    if named is not None and named != store.workspace_of(p) and not principal.is_admin:
-        raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            detail="only admins move a pipeline to another workspace: keep "
-                                   f"tags.workspace '{store.workspace_of(p)}'")
+    _check_workspace(text, principal, current=store.workspace_of(p))
     if body.description is not None:
-        data = yaml.safe_load(text)
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError:
+            data = None  # the validator below reports where
         if isinstance(data, dict):
             data["description"] = body.description
             text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
