@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 ACTIVE = ("STARTED", "STARTING", "CANCELING")
-QUEUED = ("QUEUED", "NOT_STARTED")
+QUEUED = ("QUEUED",)
 FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
 PIPELINE_TAG = "datasetgen/pipeline"
 
