@@ -111,16 +111,19 @@ def _run_info(node: dict[str, Any]) -> RunInfo:
 class DagsterClient:
     """GraphQL client of one Dagster webserver."""
 
-    def __init__(self, url: str | None = None, timeout: float = 15.0) -> None:
+    def __init__(self, url: str | None = None, timeout: float = 15.0,
+                 reload_timeout: float = 180.0) -> None:
         self.url = (url or os.environ.get("DATASETGEN_DAGSTER_URL") or DEFAULT_URL).rstrip("/")
         self.timeout = timeout
+        self.reload_timeout = reload_timeout  # a reload imports the whole code location
 
-    def query(self, text: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    def query(self, text: str, variables: dict[str, Any] | None = None,
+              timeout: float | None = None) -> dict[str, Any]:
         """`data` of a GraphQL request; DagsterUnavailable on transport or GraphQL errors."""
         try:
             r = httpx.post(f"{self.url}/graphql", json={"query": text,
                                                         "variables": variables or {}},
-                           timeout=self.timeout)
+                           timeout=timeout or self.timeout)
             r.raise_for_status()
             body = r.json()
         except (httpx.HTTPError, ValueError) as exc:
@@ -231,7 +234,8 @@ class DagsterClient:
         """Reload every code location, so new or changed pipeline files become jobs."""
         for loc in self._locations():
             self.query("""mutation($n: String!) { reloadRepositoryLocation(
-              repositoryLocationName: $n) { __typename } }""", {"n": loc["name"]})
+              repositoryLocationName: $n) { __typename } }""", {"n": loc["name"]},
+                       timeout=self.reload_timeout)
 
     def location_errors(self) -> list[str]:
         """Load errors of the code locations (empty when all loaded)."""

@@ -454,16 +454,17 @@ def test_health_probes(client, fake, monkeypatch):
     assert r.status_code == 503 and r.json()["failed"] == ["s3"]
 
 
-def test_ready_fails_when_instance_storage_is_unreachable(client, tmp_path, monkeypatch):
+def test_ready_fails_when_instance_storage_is_unusable(client, tmp_path, monkeypatch):
     from datasetgen_api.routes import health
 
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("")
     monkeypatch.setattr(health, "_instance", None)
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "pg_home"))
-    monkeypatch.setenv("DATASETGEN_POSTGRES_URL",
-                       f"postgresql://nobody@127.0.0.1:{free_port()}/none")
+    monkeypatch.setenv("DAGSTER_HOME", str(blocker / "home"))  # cannot be created
     r = client.get("/health/ready")
-    assert r.status_code == 503 and "instance_storage" in r.json()["failed"]
-    monkeypatch.setattr(health, "_instance", None)
+    assert r.status_code == 503 and r.json()["failed"] == ["instance_storage"]
+    assert "not_a_folder" in r.json()["checks"]["instance_storage"]["detail"]
+    assert client.get("/health/startup").status_code == 503
 
 
 def test_client_names_the_url_when_the_webserver_is_down():
