@@ -44,35 +44,57 @@ def _parse_key(text: str) -> Any:
     return dg.AssetKey(text.split("/"))
 
 
+def output_urls(metadata: dict[str, Any]) -> list[str]:
+    """Files a materialization recorded: the IO manager's `path` and a sink's report `path`."""
+    urls = []
+    if metadata.get("path") is not None:
+        urls.append(str(metadata["path"].value))
+    report = metadata.get("report")
+    value = getattr(report, "value", None)
+    if isinstance(value, dict) and isinstance(value.get("path"), str):
+        urls.append(value["path"])
+    return urls
+
+
 def wipe_materializations(instance: Any, asset_keys: Iterable[str],
                           partitions: list[str] | None, partitions_def: str | None = None
                           ) -> dict[str, int]:
-    """Delete the stored outputs recorded by the assets' materializations, then wipe those
-    materializations (only `partitions` when given, and drop them from the dynamic
-    partitions definition `partitions_def`). Returns counts."""
+    """Delete the stored outputs recorded by the assets' materializations, then the
+    materializations themselves. With `partitions` (upload pipelines): the runs of those
+    partitions are deleted with their whole event log (Dagster cannot wipe single partitions,
+    and run logs hold previews), and the partitions leave `partitions_def`. Without: the
+    assets are wiped. Returns counts."""
     import dagster as dg
 
-    out = {"materializations": 0, "output_files": 0, "partitions": 0}
-    for text in asset_keys:
-        key = _parse_key(text)
+    out = {"materializations": 0, "output_files": 0, "runs": 0, "partitions": 0}
+    run_ids: set[str] = set()
+    keys = [_parse_key(text) for text in asset_keys]
+    for key in keys:
         flt = dg.AssetRecordsFilter(asset_key=key, asset_partitions=partitions or None)
         cursor = None
         while True:
             page = instance.fetch_materializations(flt, limit=500, cursor=cursor)
             for rec in page.records:
                 out["materializations"] += 1
+                run_ids.add(rec.run_id)
                 mat = rec.asset_materialization
-                path = mat.metadata.get("path") if mat else None
-                if path is not None and delete_url(str(path.value)):
-                    out["output_files"] += 1
+                for url in output_urls(mat.metadata if mat else {}):
+                    out["output_files"] += delete_url(url)
             if not page.has_more:
                 break
             cursor = page.cursor
-        if partitions:
-            instance.wipe_asset_partitions(key, partitions)
-        else:
-            instance.wipe_assets([key])
-    if partitions and partitions_def:
+    if not partitions:
+        instance.wipe_assets(keys)
+        return out
+    for p in partitions:
+        run_ids |= {r.run_id for r in instance.get_runs(
+            filters=dg.RunsFilter(tags={"dagster/partition": p}))}
+    for run_id in sorted(run_ids):
+        instance.delete_run(run_id)
+        out["runs"] += 1
+    for key in keys:
+        instance.wipe_asset_cached_status([key])
+    if partitions_def:
         existing = set(instance.get_dynamic_partitions(partitions_def))
         for p in partitions:
             if p in existing:
@@ -138,7 +160,7 @@ def erase_dataset(store: Any, row: dict[str, Any]) -> dict[str, int]:
         with contextlib.suppress(Exception):  # a file already gone holds nothing to match
             values |= row_values(read_frame(f["url"], f["type"]))
     counts = {"files": sum(delete_url(f["url"]) for f in row["files"]),
-              "materializations": 0, "output_files": 0, "partitions": 0,
+              "materializations": 0, "output_files": 0, "runs": 0, "partitions": 0,
               "llm_cache_entries": 0}
     pipeline = pipeline_named(row["pipeline"]) if row.get("pipeline") else None
     partitioned = pipeline is not None and pipeline.spec.upload is not None

@@ -8,7 +8,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.test_api_auth import api_env, auth, client  # noqa: F401 (fixtures)
+from tests import test_api_auth
+from tests.test_api_auth import auth
+
+api_env = test_api_auth.api_env  # shared fixtures
+client = test_api_auth.client
 
 LIST = "/api/v1/datasets"
 PEOPLE = (b"id,name,email,amount\n"

@@ -12,8 +12,12 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.test_api_auth import api_env, auth, client  # noqa: F401 (fixtures)
+from tests import test_api_auth
+from tests.test_api_auth import auth
 from tests.test_api_datasets import make, upload
+
+api_env = test_api_auth.api_env  # shared fixtures
+client = test_api_auth.client
 
 
 def landed(root: Path) -> list[Path]:

@@ -111,6 +111,7 @@ class Forgotten(BaseModel):
     files: int
     materializations: int
     output_files: int
+    runs: int = Field(description="Dagster runs of its partitions deleted with their logs.")
     partitions: int
     llm_cache_entries: int
 
