@@ -100,7 +100,9 @@ def test_upload_to_s3_runs_its_partition_under_the_daemon(s3, postgres_db, tmp_p
 
         out = pd.read_parquet(io.BytesIO(stored["Body"].read()))
         src = pd.read_csv(ROOT / "examples" / "uploads" / "orders_2024_06.csv")
-        assert len(out) == src.status.isin(["paid", "shipped"]).sum()
+        paid = int(src.status.isin(["paid", "shipped"]).sum())
+        assert int((~out["_synthetic"]).sum()) == paid  # the real rows, then as many synthetic
+        assert int(out["_synthetic"].sum()) == paid
     finally:
         os.killpg(daemon.pid, signal.SIGTERM)
         daemon.wait(timeout=60)

@@ -159,7 +159,14 @@ def test_upload_partition_materializes_end_to_end(project):
     out = pd.read_parquet(project / "out" / "uploads" /
                           "uploads__orders__orders_2024_06.csv.parquet")
     src = pd.read_csv(ROOT / "examples" / "uploads" / "orders_2024_06.csv")
-    assert len(out) == src.status.isin(["paid", "shipped"]).sum()
+    paid = src[src.status.isin(["paid", "shipped"])]
+    real, synthetic = out[~out["_synthetic"]], out[out["_synthetic"]]
+    assert real.order_id.tolist() == paid.order_id.tolist()  # the real rows, untouched
+    assert len(synthetic) == len(paid)  # ratio 1.0
+    assert synthetic.status.isin(["paid", "shipped"]).all()
+    assert not set(synthetic.order_id) & set(src.order_id)  # fresh ids
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks["fidelity"] and checks["unique"]
     assert (project / "assets" / "order_uploads" / "upload").is_dir()  # one file per partition
 
 
