@@ -422,6 +422,16 @@ def test_websocket_auth_by_first_message_and_refusals(client, fake):
     with client.websocket_connect("/api/v1/events?pipeline=tiny") as ws:
         ws.send_json({"token": token("viewer")})
         assert ws.receive_json()["type"] == "pipeline.started"  # active at connect
+    # `since` replays runs updated since then, finished ones included
+    fake.set(run_id, "SUCCESS", raw="SUCCESS", kept="SUCCESS")
+    with client.websocket_connect(f"/api/v1/events?since=0&token={token('viewer')}") as ws:
+        replay = _follow(ws)
+    assert [e["type"] for e in replay] == ["pipeline.started", *["pipeline.progress"] * 2,
+                                           "pipeline.completed"]
+    # a run deleted from the instance while active ends the tracking quietly
+    tr = EventTracker(cursor=time.time() + 10)
+    tr.started.add("gone")
+    assert tr.poll(fake) == [] and tr.active == []
     for url in ("/api/v1/events?token=forged", "/api/v1/events"):
         with client.websocket_connect(url) as ws:
             if url.endswith("events"):
@@ -471,3 +481,13 @@ def test_client_names_the_url_when_the_webserver_is_down():
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(DagsterUnavailable, match=url.replace(".", r"\.")):
         DagsterClient(url, timeout=2).runs()
+
+
+def test_api_command_refuses_to_start_without_a_secret(monkeypatch):
+    from click.testing import CliRunner
+
+    from datasetgen_assets.cli import main
+
+    monkeypatch.setenv("DATASETGEN_JWT_SECRET", "short")
+    result = CliRunner().invoke(main, ["api", "--port", "1"])
+    assert result.exit_code == 2 and "DATASETGEN_JWT_SECRET" in result.output

@@ -29,6 +29,7 @@ from datasetgen_api.dagster_client import (
     Dagster,
     DagsterUnavailable,
     RunInfo,
+    RunNotFound,
     get_dagster,
 )
 from datasetgen_api.security import Principal, decode_token
@@ -97,7 +98,10 @@ class EventTracker:
                                                    updated_after=self.cursor - 1.0, limit=100)}
         for run_id in self.active:
             if run_id not in runs:
-                runs[run_id] = dagster.run(run_id)
+                try:
+                    runs[run_id] = dagster.run(run_id)
+                except RunNotFound:  # deleted from the instance: nothing more will come
+                    self.completed.add(run_id)
         ordered = sorted(runs.values(), key=lambda r: (r.update_time or 0, r.run_id))
         return [e for run in ordered for e in self.events(run)]
 
