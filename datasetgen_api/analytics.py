@@ -245,7 +245,8 @@ def step_progress(instance: Any, run_id: str) -> dict[str, Any]:
     stats = instance.get_run_step_stats(run_id)
     done = sorted(s.step_key for s in stats if s.status and s.status.value == "SUCCESS")
     failed = sorted(s.step_key for s in stats if s.status and s.status.value == "FAILURE")
-    running = sorted(s.step_key for s in stats if s.status is None and s.end_time is None)
+    running = sorted(s.step_key for s in stats if s.end_time is None
+                     and (s.status is None or s.status.value == "IN_PROGRESS"))
     total = len(stats)
     run = instance.get_run_by_id(run_id)
     if run is not None and run.execution_plan_snapshot_id:
