@@ -92,8 +92,10 @@ function draw(d) {
     {day: x.day, outcome: "success", runs: x.success},
     {day: x.day, outcome: "failure", runs: x.failure},
   ]).filter((x) => x.runs > 0);
+  const days = new Set(trend.map((x) => x.day)).size;
   chart("trend", {
-    mark: {type: "bar"},
+    width: days < 12 ? 60 + 70 * days : "container",  // a lone day is not a wall of colour
+    mark: {type: "bar", width: {band: 0.8}},
     encoding: {
       x: {field: "day", type: "ordinal", title: null},
       y: {field: "runs", type: "quantitative", stack: "zero", title: "runs"},
@@ -117,9 +119,10 @@ function draw(d) {
     },
   }, d.costs.by_pipeline.filter((p) => p.cost_per_row_usd != null), "no LLM cost per row yet");
   chart("quality", {
-    mark: {type: "line", point: true},
+    mark: {type: "line", point: true, clip: true},
     encoding: {
-      x: {field: "time", type: "temporal", title: null},
+      x: {field: "time", type: "temporal", title: null,
+          axis: {format: "%b %d %H:%M", labelOverlap: true}},
       y: {field: "score", type: "quantitative", scale: {zero: false}, title: "score (0-100)"},
       color: {field: "dataset", type: "nominal", title: null},
       tooltip: [{field: "dataset"}, {field: "time", type: "temporal", format: "%Y-%m-%d %H:%M"},
@@ -153,6 +156,11 @@ async function load() {
   }
 }
 
+// a token may come once in the URL fragment (never sent to the server): /dashboard#token=...
+if (location.hash.startsWith("#token=")) {
+  sessionStorage.setItem(KEY, decodeURIComponent(location.hash.slice(7)));
+  history.replaceState(null, "", location.pathname);
+}
 $("auth").addEventListener("submit", (ev) => {
   ev.preventDefault();
   const t = $("token").value.trim();
