@@ -345,8 +345,9 @@ def fresh_values(p: ColumnPlan, real: pd.Series, n: int, seed: int) -> pd.Series
             values = [f"{u}{d}@{str(t).rsplit('@', 1)[-1]}" if d >= 100 else
                       f"{u}@{str(t).rsplit('@', 1)[-1]}"
                       for u, d, t in zip(picked, tails, templates, strict=True)]
-        elif p.semantic_type == "free_text":
-            values = _sentences(fake, templates, rng)
+        elif p.semantic_type == "free_text" and np.median(
+                [len(str(t).split()) for t in templates]) > 1:
+            values = _sentences(fake, templates, rng)  # single tokens (codes): shapes below
         elif p.semantic_type == "uuid":
             values = _uuids(n, rng)
         elif p.semantic_type == "phone":
