@@ -8,10 +8,12 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
+from datasetgen_api.routes.datasets import errors
 from datasetgen_api.security import Principal, require
 from datasetgen_api.store import get_store
 
-router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"],
+                   responses=errors(401, 403, 422))
 
 
 class AuditRecord(BaseModel):

@@ -21,7 +21,26 @@ from datasetgen_api.security import Principal, require
 from datasetgen_api.store import Store, get_store
 
 log = logging.getLogger("datasetgen.api")
-router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
+
+
+class ErrorDetail(BaseModel):
+    detail: str | list[dict[str, Any]] = Field(
+        description="What is wrong and how to fix it (a list for request validation errors).")
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error statuses."""
+    text = {400: "Malformed request", 401: "Missing, invalid or expired token",
+            403: "Permission not granted by the caller's roles",
+            404: "No such dataset in the caller's workspace",
+            409: "The dataset has no (readable) file yet", 413: "Upload too large",
+            415: "Unsupported content (type sniffed from the bytes)",
+            422: "Invalid input (the field and the fix are named)"}
+    return {c: {"model": ErrorDetail, "description": text[c]} for c in codes}
+
+
+router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"],
+                   responses=errors(401, 403, 422))
 NAME = r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$"
 PREVIEW_MAX = 100
 PROFILE_MAX_ROWS = 100_000
@@ -179,13 +198,15 @@ def create_dataset(body: DatasetCreate, request: Request,
     return _out(row)
 
 
-@router.get("/{dataset_id}", response_model=Dataset, summary="Get a dataset")
+@router.get("/{dataset_id}", response_model=Dataset, summary="Get a dataset",
+            responses=errors(404))
 def get_dataset(dataset_id: str, principal: Principal = Depends(require("dataset.read")),
                 store: Store = Depends(store_dep)) -> Dataset:
     return _out(visible(store, dataset_id, principal))
 
 
-@router.patch("/{dataset_id}", response_model=Dataset, summary="Rename or describe")
+@router.patch("/{dataset_id}", response_model=Dataset, summary="Rename or describe",
+              responses=errors(404))
 def patch_dataset(dataset_id: str, body: DatasetPatch, request: Request,
                   principal: Principal = Depends(require("dataset.update")),
                   store: Store = Depends(store_dep)) -> Dataset:
@@ -199,7 +220,8 @@ def patch_dataset(dataset_id: str, body: DatasetPatch, request: Request,
     return _out(row)
 
 
-@router.delete("/{dataset_id}", response_model=Forgotten, summary="Delete and forget")
+@router.delete("/{dataset_id}", response_model=Forgotten, summary="Delete and forget",
+               responses=errors(404))
 def delete_dataset(dataset_id: str, request: Request,
                    principal: Principal = Depends(require("dataset.delete")),
                    store: Store = Depends(store_dep)) -> Forgotten:
@@ -220,6 +242,7 @@ def delete_dataset(dataset_id: str, request: Request,
 
 @router.post("/{dataset_id}/upload", response_model=Dataset, status_code=201,
              summary="Upload a file (multipart, streamed)",
+             responses=errors(400, 404, 413, 415),
              openapi_extra={"requestBody": {"required": True, "content": {
                  "multipart/form-data": {"schema": {
                      "type": "object", "required": ["file"],
@@ -264,7 +287,8 @@ def latest_frame(row: dict[str, Any], nrows: int | None = None) -> pd.DataFrame:
                                         "landing zone: upload it again") from None
 
 
-@router.get("/{dataset_id}/preview", response_model=Preview, summary="First rows, PII masked")
+@router.get("/{dataset_id}/preview", response_model=Preview, summary="First rows, PII masked",
+            responses=errors(404, 409))
 def preview(dataset_id: str, rows: int = Query(10, ge=1, le=PREVIEW_MAX),
             principal: Principal = Depends(require("dataset.read")),
             store: Store = Depends(store_dep)) -> Preview:
@@ -290,7 +314,8 @@ def _finite(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
              else v for k, v in r.items()} for r in rows]
 
 
-@router.get("/{dataset_id}/schema", response_model=DatasetSchema, summary="Profiled schema")
+@router.get("/{dataset_id}/schema", response_model=DatasetSchema, summary="Profiled schema",
+            responses=errors(404, 409))
 def schema(dataset_id: str, principal: Principal = Depends(require("dataset.read")),
            store: Store = Depends(store_dep)) -> DatasetSchema:
     from datasetgen_assets.profiling.core import profile_frame
@@ -304,7 +329,8 @@ def schema(dataset_id: str, principal: Principal = Depends(require("dataset.read
                                   for c in column_schema(prof)])
 
 
-@router.get("/{dataset_id}/validate", response_model=Validation, summary="Quality score")
+@router.get("/{dataset_id}/validate", response_model=Validation, summary="Quality score",
+            responses=errors(404, 409))
 def validate(dataset_id: str, principal: Principal = Depends(require("dataset.read")),
              store: Store = Depends(store_dep)) -> Validation:
     from datasetgen_assets.quality.report import by_family
