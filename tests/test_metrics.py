@@ -184,3 +184,30 @@ def test_metrics_is_public_and_cached(runs: Runs, monkeypatch: pytest.MonkeyPatc
     rec = analytics.read_records(runs.instance, ttl=60)
     assert analytics.read_records(runs.instance, ttl=60) is rec  # within the ttl: no re-read
     assert analytics.read_records(runs.instance, ttl=0) is not rec
+
+
+def test_grafana_and_prometheus_files_use_the_scraped_metrics(
+        runs: Runs, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+    import re
+
+    import yaml
+
+    deploy = Path(__file__).resolve().parent.parent / "deploy"
+    prom = yaml.safe_load((deploy / "prometheus.yml").read_text())
+    [job] = prom["scrape_configs"]
+    assert job["metrics_path"] == "/metrics"
+    board = json.loads((deploy / "grafana/dashboards/datasetgen.json").read_text())
+    exprs = [t["expr"] for p in board["panels"] for t in p["targets"]]
+    used = {m for e in exprs for m in re.findall(
+        r"\b((?:pipeline|llm|rows|data_quality|pii)_[a-z_]+)\b", e)}
+    scraped = {name for name, _ in scrape(runs.instance, monkeypatch)}
+    assert used and used <= scraped, used - scraped
+    titles = " ".join(p["title"] for p in board["panels"])
+    for needed in ("success vs failure", "by provider", "by model", "by pipeline", "per output row",
+                   "Quality score", "Active runs"):
+        assert needed in titles
+    uid = board["panels"][0]["datasource"]["uid"]
+    source = yaml.safe_load((deploy / "grafana/provisioning/datasources/prometheus.yml")
+                            .read_text())["datasources"][0]
+    assert source["uid"] == uid and source["type"] == "prometheus"
