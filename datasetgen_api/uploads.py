@@ -291,18 +291,28 @@ def read_frame(url: str, kind: str, nrows: int | None = None) -> pd.DataFrame:
     return frame.head(nrows) if nrows is not None else frame
 
 
+# (file, project dir) -> (mtime_ns, Pipeline or None)
+_PIPELINES: dict[tuple[Path, str | None], tuple[int, Any]] = {}
+
+
 def pipeline_named(name: str) -> Any:
-    """The valid pipeline called `name` in the project's pipeline folders, or None."""
+    """The valid pipeline called `name` in the project's pipeline folders, or None (files are
+    parsed again only when they change)."""
     from datasetgen_assets.pipeline.spec import load_pipeline, pipeline_dirs
 
     for d in pipeline_dirs():
         for f in sorted([*Path(d).glob("*.yaml"), *Path(d).glob("*.yml")]):
-            try:
-                p = load_pipeline(f, check_columns=False)
-            except Exception:  # invalid files are `datasetgen validate`'s to report
-                continue
-            if p.name == name:
-                return p
+            mtime = f.stat().st_mtime_ns
+            key = (f.resolve(), os.environ.get("DATASETGEN_PROJECT_DIR"))
+            cached = _PIPELINES.get(key)
+            if cached is None or cached[0] != mtime:
+                try:
+                    loaded = load_pipeline(f, check_columns=False)
+                except Exception:  # invalid files are `datasetgen validate`'s to report
+                    loaded = None
+                cached = _PIPELINES[key] = (mtime, loaded)
+            if cached[1] is not None and cached[1].name == name:
+                return cached[1]
     return None
 
 
