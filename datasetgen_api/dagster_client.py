@@ -42,6 +42,10 @@ class RunNotFound(LookupError):
     """No run with that id."""
 
 
+class TerminateRefused(RuntimeError):
+    """Dagster could not terminate the run (e.g. its worker is still starting)."""
+
+
 @dataclass
 class StepState:
     key: str
@@ -197,7 +201,10 @@ class DagsterClient:
         if res["__typename"] == "RunNotFoundError":
             raise RunNotFound(f"no run '{run_id}'")
         if res["__typename"] == "TerminateRunSuccess":
-            return res["run"]["status"]
+            return self.run(run_id).status  # the payload's run is the state before
+        if res["__typename"] == "TerminateRunFailure":
+            raise TerminateRefused(f"Dagster could not terminate run '{run_id}': "
+                                   f"{res.get('message')}; try again in a few seconds")
         raise DagsterUnavailable(f"terminate refused: {res.get('message')}")
 
     def logs(self, run_id: str, cursor: str | None,

@@ -19,6 +19,7 @@ from datasetgen_api.dagster_client import (
     RunInfo,
     RunNotFound,
     StepState,
+    TerminateRefused,
     get_dagster,
     mask_pii,
 )
@@ -46,6 +47,7 @@ class FakeDagster:
         self.reloads = 0
         self.down = False
         self.location_error: str | None = None
+        self.refuse_terminate = False
         self.log_lines: dict[str, list[dict[str, Any]]] = {}
         self.clock = itertools.count(1)
 
@@ -106,6 +108,8 @@ class FakeDagster:
         return out[:limit]
 
     def terminate(self, run_id: str) -> str:
+        if self.refuse_terminate:
+            raise TerminateRefused(f"Dagster could not terminate run '{run_id}': starting")
         self.set(run_id, "CANCELED")
         return "CANCELED"
 
@@ -322,6 +326,16 @@ def test_execute_launches_through_dagster_and_is_audited(client, fake):
                       headers=auth("viewer")).status_code == 404
     assert client.get("/api/v1/pipelines/tiny/runs/nope", headers=auth("viewer")
                       ).status_code == 404
+
+
+def test_stop_refused_by_dagster_is_409(client, fake):
+    assert create(client).status_code == 201
+    run_id = client.post("/api/v1/pipelines/tiny/execute", headers=auth("analyst")).json()["run_id"]
+    fake.refuse_terminate = True
+    r = client.post(f"/api/v1/pipelines/tiny/runs/{run_id}/stop", headers=auth("analyst"))
+    assert r.status_code == 409 and "could not terminate" in r.json()["detail"]
+    assert client.post(f"/api/v1/pipelines/tiny/runs/{run_id}/stop",
+                       headers=auth("viewer")).status_code == 403
 
 
 def test_execute_refused_by_dagster_is_503_and_audited(client, fake):

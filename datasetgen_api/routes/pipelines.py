@@ -20,6 +20,7 @@ from datasetgen_api.dagster_client import (
     DagsterUnavailable,
     RunInfo,
     RunNotFound,
+    TerminateRefused,
     get_dagster,
 )
 from datasetgen_api.security import Principal, require
@@ -270,6 +271,8 @@ def stop_run(name: str, run_id: str, request: Request,
                             detail=f"run '{run_id}' already finished ({run.status})")
     try:
         new_status = dagster.terminate(run_id)
+    except TerminateRefused as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
     except (DagsterUnavailable, RunNotFound) as exc:
         raise _unavailable(exc) from None
     _audit(request, principal, "pipeline.stop", f"run/{run_id}", {"pipeline": p.name})
