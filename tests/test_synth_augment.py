@@ -136,6 +136,18 @@ def test_same_seed_same_rows_other_seed_other_rows():
     assert not model.sample(30, seed=2).equals(model.sample(30, seed=3))
 
 
+def test_repeating_codes_and_references_keep_their_real_values():
+    """Product codes and customer numbers that repeat refer to other tables: synthetic rows
+    take their real values (joins keep working) instead of fresh ones."""
+    src = pd.read_csv(Path(__file__).resolve().parent.parent / "examples" / "uploads" /
+                      "orders_2024_06.csv")
+    res = augment(src, rows=60, seed=1)
+    syn = res.synthetic
+    assert set(syn["product_id"]) <= set(src["product_id"])
+    assert syn["product_id"].str.fullmatch(r"P\d{3}").all()
+    assert not set(syn["order_id"]) & set(src["order_id"])  # the unique key is fresh
+
+
 def test_no_exact_copies_even_on_a_tiny_low_cardinality_table():
     real = pd.DataFrame({"a": list("xxyyzzxxyyzz"), "b": list("ppqqppqqrrpp")})
     res = augment(real, rows=30, seed=0, holdout=0)

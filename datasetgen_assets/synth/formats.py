@@ -74,6 +74,14 @@ def apply_casing(values: pd.Series, casing: str | None) -> pd.Series:
     return values
 
 
+def _codes(raw: pd.Series) -> bool:
+    """Whether a text column holds repeating single-token codes (P026, SKU-1) rather than prose:
+    values repeat and most have no spaces."""
+    text = raw.dropna().astype(str)
+    return bool(len(text)) and text.nunique() < 0.9 * len(text) and \
+        float(text.str.contains(r"\s", regex=True).mean()) < 0.5
+
+
 def _decimals_of_text(values: pd.Series, sep: str) -> int:
     text = values.dropna().astype(str).str.strip()
     frac = text.str.extract(re.escape(sep) + r"(\d+)\D*$")[0]
@@ -98,7 +106,12 @@ def _plan_one(col: ColumnProfile, raw: pd.Series, typed: pd.Series) -> ColumnPla
     if st == "empty" or raw.notna().sum() == 0 or typed.notna().sum() == 0:
         plan.role = "empty"
         return plan
-    if st in FRESH_TYPES or (col.pii is not None and col.pii != "DATE_OF_BIRTH"):
+    # a repeating identifier is a reference to something else (a product code, a customer
+    # number): its real values are sampled like a category so joins keep working
+    reference = col.pii is None and not plan.unique and (
+        st == "identifier" or (st == "free_text" and _codes(raw)))
+    if (st in FRESH_TYPES and not reference) or (col.pii is not None
+                                                 and col.pii != "DATE_OF_BIRTH"):
         plan.role = "fresh"
         plan.casing = _casing(raw) if text else None
         return plan
