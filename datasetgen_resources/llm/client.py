@@ -172,6 +172,29 @@ class LLMClient:
             self._s.run_usage.merge(run.usage)
 
 
+IMAGE_TOKENS = 1600  # most an image part is estimated at (a 1092 px square on Anthropic,
+# more than OpenAI's high-detail maximum); the provider's usage gives the real count afterwards
+
+
+def _text_of(user: Any) -> str:
+    """The text of a user message: image parts (base64 data) are not text to count."""
+    if isinstance(user, str):
+        return user
+    if isinstance(user, list):
+        return " ".join(b.get("text", "") if isinstance(b, dict) else str(b) for b in user
+                        if not (isinstance(b, dict) and b.get("type") == "image"))
+    return json.dumps(user)
+
+
+def _image_tokens(user: Any) -> int:
+    """Estimated tokens of a message's image parts: a small image (few bytes of base64) costs
+    little, any image at most IMAGE_TOKENS (providers scale large ones down)."""
+    if not isinstance(user, list):
+        return 0
+    return sum(min(IMAGE_TOKENS, len(str(b.get("url", ""))) // 4) for b in user
+               if isinstance(b, dict) and b.get("type") == "image")
+
+
 def _local_base_url() -> str:
     from datasetgen_resources.llm.local_server import ensure_started
 
@@ -371,8 +394,8 @@ class _Run:
     # -- calls
     async def _call(self, p: Provider, mdl: str, user: Any, schema: dict[str, Any],
                     max_tokens: int, n_rows: int) -> Completion:
-        in_est = B.estimate_tokens(self.system + (user if isinstance(user, str)
-                                                  else json.dumps(user)) + json.dumps(schema))
+        in_est = B.estimate_tokens(self.system + _text_of(user) + json.dumps(schema)) + \
+            _image_tokens(user)
         per_row = self.c._out_per_row(self.schema)
         if self.out_rows:  # learn from this run's answers
             per_row = max(per_row, -(-self.usage.output_tokens // self.out_rows))
