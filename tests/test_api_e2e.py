@@ -74,6 +74,12 @@ def test_execute_through_api_streams_events_until_success(tmp_path, monkeypatch)
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     workspace = ["-w", str(ROOT / "workspace.yaml")]
+    import dagster as dg
+
+    # create the SQLite storages once: three processes migrating a fresh home at the same
+    # time can leave two alembic heads
+    with dg.DagsterInstance.get() as instance:
+        instance.get_runs(limit=1)
 
     def start(name: str, *cmd: str) -> subprocess.Popen:
         return subprocess.Popen([str(BIN / cmd[0]), *cmd[1:]], cwd=ROOT, env=env,
@@ -130,12 +136,21 @@ def test_execute_through_api_streams_events_until_success(tmp_path, monkeypatch)
         status = httpx.get(f"{api}/api/v1/pipelines/api_tiny/runs/{run_id}", headers=hdr,
                            timeout=30).json()
         assert status["status"] == "SUCCESS" and status["done"] == status["total"] >= 2
+        got = httpx.get(f"{api}/api/v1/pipelines/api_tiny", headers=hdr, timeout=30).json()
+        assert got["last_runs"][0]["run_id"] == run_id and got["dagster_error"] is None
+        # a second run stopped right away: terminated through the webserver
+        second = httpx.post(f"{api}/api/v1/pipelines/api_tiny/execute", headers=hdr,
+                            timeout=60).json()["run_id"]
+        stop = httpx.post(f"{api}/api/v1/pipelines/api_tiny/runs/{second}/stop", headers=hdr,
+                          timeout=60)
+        # 409 when the daemon had already handed it to a worker that is still starting
+        stopped = stop.status_code == 200 and stop.json()["status"] in ("CANCELED", "CANCELING")
+        refused = stop.status_code == 409 and "could not terminate" in stop.text
+        assert stopped or refused, stop.text
         logs_page = httpx.get(f"{api}/api/v1/pipelines/api_tiny/runs/{run_id}/logs",
                               params={"limit": 5}, headers=hdr, timeout=30).json()
         assert len(logs_page["items"]) == 5 and logs_page["has_more"]
         # the run is in the instance the UI reads, launched by the queue (not in the API)
-        import dagster as dg
-
         with dg.DagsterInstance.get() as instance:
             run = instance.get_run_by_id(run_id)
             assert run is not None and run.status == dg.DagsterRunStatus.SUCCESS
