@@ -77,6 +77,30 @@ def llm(args: argparse.Namespace) -> dict:
     return res
 
 
+def synth_generate(args: argparse.Namespace) -> dict:
+    from bench.synth_generate import report, run
+
+    res = run(args.rows)
+    print(report(res))
+    return res
+
+
+def synth_augment(args: argparse.Namespace) -> dict:
+    from bench.synth_augment import format_results, run
+
+    res = run()
+    print(format_results(res))
+    return res
+
+
+def pdf_tables(args: argparse.Namespace) -> dict:
+    from bench.pdf_tables import report, run
+
+    res = run()
+    print(report(res))
+    return res
+
+
 SUITES: dict[str, Callable[[argparse.Namespace], dict]] = {
     "foundation": foundation,
     "profiling": profiling,
@@ -84,6 +108,9 @@ SUITES: dict[str, Callable[[argparse.Namespace], dict]] = {
     "quality": quality,
     "pii": pii,
     "uploads": uploads,
+    "synth_generate": synth_generate,
+    "synth_augment": synth_augment,
+    "pdf_tables": pdf_tables,
 }
 
 

@@ -166,9 +166,12 @@ def _datasetgen_services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_compose_has_the_whole_stack():
     services = _compose()["services"]
     assert set(services) == {"postgres", "rabbitmq", "s3", "user_code", "webserver", "daemon",
-                             "celery_worker"}
+                             "celery_worker", "api", "prometheus", "grafana"}
     assert set(_datasetgen_services(_compose())) == {"user_code", "webserver", "daemon",
-                                                     "celery_worker"}
+                                                     "celery_worker", "api"}
+    # only the API faces users: the UI, Prometheus and Grafana listen on loopback
+    for name in ("webserver", "prometheus", "grafana"):
+        assert all(str(p).startswith("127.0.0.1:") for p in services[name]["ports"]), name
     for name, svc in services.items():
         for dep in svc.get("depends_on", {}):
             assert dep in services, f"{name} depends on unknown service {dep}"
@@ -242,12 +245,14 @@ def test_compose_environment_selects_celery_and_keeps_secrets_out():
     assert env["DATASETGEN_DATA_URL"].startswith("s3://")
     ex = executor_for_env({EXECUTOR_ENV: env[EXECUTOR_ENV], BROKER_ENV: "pyamqp://u:p@rabbitmq//"})
     assert ex is not None and ex.name == "datasetgen_celery"
-    # every DatasetGen service sees the same broker and database
+    # every DatasetGen service sees the same broker and database (the API adds its own keys)
     envs = [svc["environment"] for svc in _datasetgen_services(compose).values()]
-    assert all(e == envs[0] for e in envs)
-    # the UI has no login: published on loopback only
+    assert all(e.items() >= env.items() for e in envs)
+    # the UI has no login: published on loopback only; the API is the authenticated way in
     assert compose["services"]["webserver"]["ports"] == ["127.0.0.1:3000:3000"]
-    assert all("ports" not in svc for n, svc in compose["services"].items() if n != "webserver")
+    assert compose["services"]["api"]["ports"] == ["8000:8000"]
+    published = {n for n, svc in compose["services"].items() if "ports" in svc}
+    assert published == {"webserver", "api", "prometheus", "grafana"}
 
 
 # -- Helm ----------------------------------------------------------------------------------
