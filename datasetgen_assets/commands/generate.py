@@ -149,14 +149,13 @@ def _llm(schema: Any, names: list[str], rows: int, out: str | None, seed: int,
         raise click.UsageError("the llm generator makes one table at a time (its foreign keys "
                                "cannot follow another table): pass --table NAME")
     table = schema.table(names[0])
-    text = instruction or f"Realistic rows of the table '{table.name}'" + (
-        f": {table.description}" if table.description else "")
+    from datasetgen_assets.synth import llm_generator
+
+    text = llm_generator.table_instruction(schema, table, instruction)
     client = _llm_client()
     if client is None:
         _fail("no LLM available; configure the LLM resource or use --generator statistical")
     row_schema = row_json_schema(table)
-    from datasetgen_assets.synth import llm_generator
-
     if dry_run:
         est = llm_generator.estimate_llm_generation(client, row_schema=row_schema,
                                                     instruction=text, rows=rows)

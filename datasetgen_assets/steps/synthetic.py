@@ -43,6 +43,14 @@ class SyntheticConfig(StepConfig):
         "statistical", description="statistical (offline, vectorized) or llm (the LLM "
         "resource; every row validated, invalid rows regenerated).")
     instruction: str = Field("", description="llm: what the rows describe (domain, tone).")
+    tier: str = Field("cheap", description="llm: the model tier of the LLM resource.")
+    model: str | None = Field(None, description="llm: a model name (overrides the tier).")
+    max_cost_usd: float | None = Field(None, gt=0, description="llm: stop before this step "
+                                       "spends more (answers so far stay cached).")
+    batch_size: int | None = Field(None, ge=1, le=100, description="llm: rows per request "
+                                   "(default: what fits the output token limit).")
+    max_rounds: int = Field(4, ge=1, le=20, description="llm: regeneration rounds for rows "
+                            "that fail validation or repeat.")
     min_adherence: float = Field(100.0, ge=0, le=100, description="Constraints check: minimum "
                                  "% of rows that break no constraint or rule.")
     blocking: bool = Field(True, description="A failed constraints check stops downstream "
@@ -83,7 +91,7 @@ def schema_from(config: SyntheticConfig, ctx: StepContext | None) -> Schema:
 def _freeze(value: Any) -> Any:
     import json
 
-    return json.dumps(value, sort_keys=True, default=str)
+    return json.dumps(value, default=str)  # key order kept: it is the column order
 
 
 @lru_cache(maxsize=32)
@@ -171,14 +179,19 @@ def _generate_llm(schema: Schema, table: TableSpec, config: SyntheticConfig,
         raise StepInputError("generator: llm but no LLM resource is configured",
                              fix="configure the LLM resource, or use generator: statistical")
     unique = [n for n, f in table.fields.items() if f.unique]
-    instruction = config.instruction or (
-        f"Realistic rows of the table '{table.name}'"
-        + (f": {table.description}" if table.description else "")
-        + (f" ({schema.description})" if schema.description else ""))
     return generate_with_llm(
-        ctx.llm, row_schema=row_json_schema(table), instruction=instruction, rows=config.rows,
-        validate=lambda df: violations(df, table), unique=unique, seed=config.seed,
-        step=ctx.step_id)
+        ctx.llm, row_schema=row_json_schema(table), instruction=_instruction(schema, table,
+                                                                             config),
+        rows=config.rows, validate=lambda df: violations(df, table), unique=unique,
+        seed=config.seed, step=ctx.step_id, batch_size=config.batch_size,
+        max_rounds=config.max_rounds, max_cost_usd=config.max_cost_usd, tier=config.tier,
+        model=config.model)
+
+
+def _instruction(schema: Schema, table: TableSpec, config: SyntheticConfig) -> str:
+    from datasetgen_assets.synth.llm_generator import table_instruction
+
+    return table_instruction(schema, table, config.instruction)
 
 
 def _markdown(report: dict[str, Any]) -> str:
@@ -232,10 +245,12 @@ def _llm_estimate(config: SyntheticConfig, rows: int, client: Any) -> dict[str, 
     from datasetgen_assets.synth.constraints import row_json_schema
     from datasetgen_assets.synth.llm_generator import estimate_llm_generation
 
-    table = _table(schema_from(config, None), config)
+    schema = schema_from(config, None)
+    table = _table(schema, config)
     est = estimate_llm_generation(client, row_schema=row_json_schema(table),
-                                  instruction=config.instruction or table.name,
-                                  rows=rows or config.rows)
+                                  instruction=_instruction(schema, table, config),
+                                  rows=rows or config.rows, batch_size=config.batch_size,
+                                  tier=config.tier, model=config.model)
     return {**est, "requests": est.get("calls", est.get("requests", 0))}
 
 

@@ -229,6 +229,15 @@ def _check_args(row_schema: Any, rows: int, unique: Sequence[str], batch_size: i
 
 
 # ---- estimate ------------------------------------------------------------------------------
+def table_instruction(schema: Any, table: Any, instruction: str = "") -> str:
+    """What the LLM is asked for: the user's instruction, else the table's and schema's
+    descriptions."""
+    return instruction or (
+        f"Realistic rows of the table '{table.name}'"
+        + (f": {table.description}" if getattr(table, "description", None) else "")
+        + (f" ({schema.description})" if getattr(schema, "description", None) else ""))
+
+
 def estimate_llm_generation(client: Any, *, row_schema: dict[str, Any], instruction: str,
                             rows: int, batch_size: int | None = None, tier: str = "cheap",
                             model: str | None = None) -> dict[str, Any]:
