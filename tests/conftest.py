@@ -66,3 +66,30 @@ def postgres_db():
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def webhook(monkeypatch):
+    """A local webhook receiver set as $DATASETGEN_ALERT_WEBHOOK_URL; yields the JSON bodies
+    it received."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("DATASETGEN_ALERT_WEBHOOK_URL",
+                       f"http://127.0.0.1:{server.server_address[1]}/hook")
+    yield received
+    server.shutdown()

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from email import message_from_bytes
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -31,27 +29,6 @@ from sensors.alert_rules import (
 )
 from sensors.alerts import deliver
 from sensors.thresholds import AlertThresholds, load_thresholds, parse_thresholds
-
-
-@pytest.fixture
-def webhook(monkeypatch: pytest.MonkeyPatch):
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("DATASETGEN_ALERT_WEBHOOK_URL",
-                       f"http://127.0.0.1:{server.server_address[1]}/hook")
-    yield received
-    server.shutdown()
 
 
 @pytest.fixture

@@ -3,37 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import dagster as dg
-import pytest
 
 from datasetgen_assets.pipeline.factory import build_pipeline
 from datasetgen_assets.pipeline.spec import parse_pipeline
 from datasetgen_resources import datasetgen_resources
 from sensors.alerts import deliver, failure_payload, quality_failure_alert
-
-
-@pytest.fixture
-def webhook(monkeypatch):
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("DATASETGEN_ALERT_WEBHOOK_URL",
-                       f"http://127.0.0.1:{server.server_address[1]}/hook")
-    yield received
-    server.shutdown()
 
 
 def _gate_run(instance, tmp_path, rows: str) -> bool:

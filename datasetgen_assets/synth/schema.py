@@ -347,13 +347,14 @@ def parse_text(text: str, file: str, json_file: bool = False
     return _yaml_with_lines(text, file)
 
 
-def _line(lines: dict[tuple[Any, ...], int], path: tuple[Any, ...]) -> int | None:
-    while path:
-        if path in lines:
-            return lines[path]
-        path = path[:-1]
-    return lines.get(())
 
+
+
+def _line(lines: dict[tuple[Any, ...], int], path: tuple[Any, ...]) -> int | None:
+    """The YAML line of `path` (or its nearest parent), as the pipeline spec finds it."""
+    from datasetgen_assets.pipeline.spec import _line as spec_line
+
+    return spec_line(lines, path)
 
 def _field_name(loc: tuple[Any, ...], single: str = SINGLE) -> str | None:
     """'table.field' (or the dotted path) of a pydantic error location."""
