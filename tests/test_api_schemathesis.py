@@ -1,7 +1,8 @@
 """Schemathesis against the published OpenAPI spec, in process (ASGI), with a valid admin
 token: no 5xx, and every response conforms to the spec (status codes, content types, bodies).
-Scope: the dataset and audit operations (the pipeline operations need a Dagster webserver and
-are covered by the runs end-to-end test). Bounded: a few examples per operation."""
+Datasets and audit run against the real store; pipelines, monitoring and health against the
+in-memory Dagster stand-in of test_api_pipelines (the real webserver is covered by the
+end-to-end test). Bounded: a few examples per operation."""
 
 from __future__ import annotations
 
@@ -11,11 +12,43 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests import test_api_auth
+from tests import test_api_auth, test_api_pipelines
 from tests.test_api_auth import auth
 
-api_env = test_api_auth.api_env  # shared fixture
+api_env = test_api_auth.api_env  # shared fixtures
+env, fake = test_api_pipelines.env, test_api_pipelines.fake
 MAX_EXAMPLES = 3
+
+
+def _fuzz(schema, headers: dict[str, str], prepare=lambda case, n: None) -> list[str]:
+    """Run every operation of `schema` for a few examples; fail listing every operation whose
+    responses break the spec or are 5xx. Returns the operations' labels."""
+    seen = {"n": 0}
+    failures: dict[str, str] = {}
+    labels = []
+    for result in schema.get_all_operations():
+        op = result.ok()
+        labels.append(op.label)
+
+        @given(case=op.as_strategy())
+        @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
+                  suppress_health_check=list(HealthCheck), phases=[Phase.generate])
+        def check(case) -> None:
+            seen["n"] += 1
+            prepare(case, seen["n"])
+            # positive_data_acceptance is off: schema-valid input may still be refused by
+            # content checks the schema cannot express (unknown pipeline name, invalid
+            # pipeline YAML: 422; upload bytes that are not CSV/JSON/XLSX/Parquet: 415),
+            # which is the intended behaviour
+            case.call_and_validate(headers=headers,
+                                   excluded_checks=[positive_data_acceptance])
+
+        try:
+            check()
+        except Exception as exc:  # collect every operation's failure, then report them all
+            failures[op.label] = f"{type(exc).__name__}: {exc}"[:2000]
+    assert not failures, "\n\n".join(f"{k}:\n{v}" for k, v in failures.items())
+    return labels
 
 
 def test_api_conforms_to_its_openapi_spec(api_env: Path) -> None:
@@ -33,30 +66,30 @@ def test_api_conforms_to_its_openapi_spec(api_env: Path) -> None:
         real = c.post("/api/v1/datasets", json={"name": "fuzz"}, headers=headers).json()["id"]
         c.post(f"/api/v1/datasets/{real}/upload", headers=headers,
                files={"file": ("a.csv", b"id,email\n1,a@b.io\n2,c@d.io\n")})
-    seen = {"n": 0}
-    failures: dict[str, str] = {}
-    labels = []
-    for result in schema.get_all_operations():
-        op = result.ok()
-        labels.append(op.label)
 
-        @given(case=op.as_strategy())
-        @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck), phases=[Phase.generate])
-        def check(case) -> None:
-            seen["n"] += 1
-            if case.path_parameters and "dataset_id" in case.path_parameters \
-                    and case.method != "DELETE" and seen["n"] % 2:
-                case.path_parameters["dataset_id"] = real
-            # positive_data_acceptance is off: schema-valid input may still be refused by
-            # content checks the schema cannot express (unknown pipeline name: 422; upload
-            # bytes that are not CSV/JSON/XLSX/Parquet: 415), which is the intended behaviour
-            case.call_and_validate(headers=headers,
-                                   excluded_checks=[positive_data_acceptance])
+    def prepare(case, n: int) -> None:
+        if case.path_parameters and "dataset_id" in case.path_parameters \
+                and case.method != "DELETE" and n % 2:
+            case.path_parameters["dataset_id"] = real
 
-        try:
-            check()
-        except Exception as exc:  # collect every operation's failure, then report them all
-            failures[op.label] = f"{type(exc).__name__}: {exc}"[:2000]
+    labels = _fuzz(schema, headers, prepare)
     assert len(labels) >= 9, labels
-    assert not failures, "\n\n".join(f"{k}:\n{v}" for k, v in failures.items())
+
+
+def test_pipeline_monitoring_and_health_routes_conform(env, fake) -> None:
+    from datasetgen_api.app import create_app
+    from datasetgen_api.dagster_client import get_dagster
+
+    app = create_app()
+    app.dependency_overrides[get_dagster] = lambda: fake
+    schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app).include(
+        path_regex=r"^/(api/v1/(pipelines|monitoring)|health)")
+    fake.reload()
+
+    def prepare(case, n: int) -> None:  # half the cases name the shipped pipeline
+        if case.path_parameters and "name" in case.path_parameters and n % 2 \
+                and case.method == "GET":
+            case.path_parameters["name"] = "shipped"
+
+    labels = _fuzz(schema, test_api_pipelines.auth("admin"), prepare)
+    assert len(labels) >= 12, labels

@@ -17,26 +17,17 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from datasetgen_api import audit, uploads
+from datasetgen_api.responses import errors as error_responses
 from datasetgen_api.security import Principal, require
 from datasetgen_api.store import Store, get_store
 
 log = logging.getLogger("datasetgen.api")
 
 
-class ErrorDetail(BaseModel):
-    detail: str | list[dict[str, Any]] = Field(
-        description="What is wrong and how to fix it (a list for request validation errors).")
-
-
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for these error statuses."""
-    text = {400: "Malformed request", 401: "Missing, invalid or expired token",
-            403: "Permission not granted by the caller's roles",
-            404: "No such dataset in the caller's workspace",
-            409: "The dataset has no (readable) file yet", 413: "Upload too large",
-            415: "Unsupported content (type sniffed from the bytes)",
-            422: "Invalid input (the field and the fix are named)"}
-    return {c: {"model": ErrorDetail, "description": text[c]} for c in codes}
+    """OpenAPI `responses` for these error statuses, in a dataset's words."""
+    return error_responses(*codes, e404="No such dataset in the caller's workspace",
+                           e409="The dataset has no (readable) file yet")
 
 
 router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"],

@@ -23,11 +23,13 @@ from datasetgen_api.dagster_client import (
     TerminateRefused,
     get_dagster,
 )
+from datasetgen_api.responses import errors
 from datasetgen_api.security import Principal, require
 from datasetgen_assets.errors import PipelineValidationError
 from datasetgen_assets.pipeline.spec import Pipeline
 
-router = APIRouter(prefix="/api/v1/pipelines", tags=["pipelines"])
+router = APIRouter(prefix="/api/v1/pipelines", tags=["pipelines"],
+                   responses=errors(401, 403, 404, 409, 422, 503))
 
 
 class PipelineCreate(BaseModel):
