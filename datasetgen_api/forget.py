@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from datasetgen_resources import files
+from datasetgen_resources.llm.cache import value_hashes
 
 MIN_VALUE_CHARS = 4  # shorter cell values ("1", "yes") would match unrelated cache entries
 MAX_VALUES = 200_000
@@ -117,12 +118,16 @@ def row_values(frame: pd.DataFrame) -> set[str]:
 
 
 def cache_entry_matches(value: dict[str, Any], needles: set[str], asset_keys: set[str]) -> bool:
-    """Whether a cached entry was written for one of `asset_keys` (its `asset` field) or holds
-    one of the `needles` anywhere in what it stores (request, answer)."""
+    """Whether a cached entry was written for one of `asset_keys` (its `asset` field), was
+    asked about a row holding one of the `needles` (digests of the request's values), or holds
+    a needle in its answer."""
     if asset_keys and str(value.get("asset", "")) in asset_keys:
         return True
     if not needles:
         return False
+    stored = value.get("values")  # digests of the request row's values (LLM client)
+    if isinstance(stored, list) and set(stored) & set(value_hashes({n: n for n in needles})):
+        return True
     text = json.dumps(value, ensure_ascii=False, default=str)
     return any(n in text for n in needles)
 

@@ -105,3 +105,24 @@ def test_delete_of_unbound_dataset_removes_its_files(client: TestClient, api_env
                         "runs": 0, "partitions": 0, "llm_cache_entries": 0}
     assert not (api_env / "landing" / f["key"]).exists()
     assert client.delete(f"{LIST}/{ds['id']}", headers=auth("admin")).status_code == 404
+
+
+def test_cache_entries_of_a_datasets_rows_are_found_by_value_digests(llm_emulator,
+                                                                     tmp_path: Path) -> None:
+    """An answer that does not echo its row (a label) is still erased: the client stores
+    digests of the request's values beside it, never the values."""
+    from datasetgen_api.forget import forget_cache
+    from tests.fixtures.llm import emulator_client, emulator_spec
+
+    client = emulator_client([emulator_spec(llm_emulator)], cache_dir=tmp_path)
+    schema = {"type": "object", "properties": {"label": {"enum": ["a", "b"]}},
+              "required": ["label"]}
+    rows = [{"email": "jane.doe@example.com"}, {"email": "bob.roe@example.com"}]
+    client.structured(rows, "Label the row.", schema, step="classify")
+    cache = client._s.cache
+    stored = [json.loads(v) for (v,) in cache._conn.execute("SELECT value FROM llm_cache")]
+    assert len(stored) == 2 and all(len(v["values"]) == 1 for v in stored)
+    assert all("jane.doe" not in json.dumps(v) for v in stored)  # digests, not values
+    assert forget_cache(cache, {"jane.doe@example.com"}, set()) == 1
+    assert forget_cache(cache, {"jane.doe@example.com"}, set()) == 0
+    assert forget_cache(cache, {"bob.roe@example.com"}, set()) == 1

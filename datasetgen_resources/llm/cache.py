@@ -191,3 +191,17 @@ def delete_where(cache: LLMCache, predicate: Any) -> int:
             cache._r.delete(*doomed_r[i:i + 500])
         return len(doomed_r)
     return 0
+
+
+def value_hashes(row: dict[str, Any]) -> list[str]:
+    """Short SHA-256 digests of a request row's cell values (as stripped text), stored beside a
+    cached answer so that erasing a dataset can find the entries its rows produced without the
+    cache keeping the values themselves."""
+    out = []
+    for v in row.values():
+        if v is None or isinstance(v, (dict, list)):
+            continue
+        text = str(v).strip()
+        if text:
+            out.append(hashlib.sha256(text.encode("utf-8")).hexdigest()[:20])
+    return out

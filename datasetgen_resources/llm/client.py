@@ -15,7 +15,7 @@ from typing import Any
 
 from datasetgen_resources.llm import batcher as B
 from datasetgen_resources.llm.accounting import PriceTable, Usage
-from datasetgen_resources.llm.cache import LLMCache, NullCache, cache_key
+from datasetgen_resources.llm.cache import LLMCache, NullCache, cache_key, value_hashes
 from datasetgen_resources.llm.providers import (
     Completion,
     Provider,
@@ -455,7 +455,8 @@ class _Run:
         items = {}
         for i, ans in answers.items():
             self.results[i] = ans
-            items[self._key(p, mdl, i)] = {"answer": ans, "cost_usd": cost_each}
+            items[self._key(p, mdl, i)] = {"answer": ans, "cost_usd": cost_each,
+                                           "values": value_hashes(self.rows[i])}
         self._credit(p.name, mdl, len(answers))
         self.s.cache.put_many(items)
         index = self._semantic()
