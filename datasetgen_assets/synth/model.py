@@ -17,6 +17,7 @@ numeric column, a null category for categoricals. Everything is seeded.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -77,7 +78,7 @@ def _decode(cols: list[_Col], data: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-class TabularModel:
+class TabularModel(ABC):
     """A fitted model; `sample(n, seed)` returns a frame shaped like the fitted one."""
 
     method: str = ""
@@ -90,8 +91,9 @@ class TabularModel:
         """N new rows, columns in the fitted frame's order."""
         return self._sample(n, seed)[self.columns]
 
+    @abstractmethod
     def _sample(self, n: int, seed: int | None) -> pd.DataFrame:
-        raise NotImplementedError
+        """N rows in any column order."""
 
 
 class CartModel(TabularModel):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import string
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -57,17 +58,19 @@ class RegexError(DatasetGenError):
         super().__init__(message)
 
 
-class Node:
+class Node(ABC):
     """One part of a pattern: generates an (n, width) uint32 matrix, 0-padded."""
 
     width: int  # most characters
     fixed: bool  # always exactly `width` characters
 
+    @abstractmethod
     def generate(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        raise NotImplementedError
+        """`n` values as an (n, width) matrix of code points."""
 
+    @abstractmethod
     def capacity(self) -> int:
-        raise NotImplementedError
+        """How many distinct values this part can produce."""
 
 
 @dataclass
