@@ -7,12 +7,10 @@ bench/results/<suite>-<time>.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 
 def foundation(args: argparse.Namespace) -> dict:
@@ -125,13 +123,12 @@ def main() -> None:
         parser.error(f"unknown suite {unknown[0]!r}; choose from {', '.join(SUITES)}")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"python {platform.python_version()}")
-    out = Path("bench/results")
-    out.mkdir(parents=True, exist_ok=True)
+    from bench.common import save_results
+
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     for name in args.suites or list(SUITES):
         print(f"\n== {name}")
-        res = SUITES[name](args)
-        (out / f"{name}-{stamp}.json").write_text(json.dumps(res, indent=2, default=str))
+        save_results(name, SUITES[name](args), stamp)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,20 @@ from datasetgen_assets.pipeline.factory import build_pipeline
 from datasetgen_assets.pipeline.spec import load_pipeline
 from datasetgen_resources import datasetgen_resources
 
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def save_results(name: str, res: Any, stamp: str | None = None) -> Path:
+    """Write a suite's results to bench/results/<name>-<UTC time>.json; returns the path."""
+    import json
+    from datetime import UTC, datetime
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = stamp or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = RESULTS / f"{name}-{stamp}.json"
+    path.write_text(json.dumps(res, indent=2, default=str))
+    return path
+
 
 def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
     """Best wall time of `repeat` runs, and the last result."""

@@ -7,11 +7,9 @@ ceil(N/batch)/concurrency x latency, and a rerun from the cache (must make 0 cal
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -121,10 +119,9 @@ def main() -> None:
     a = ap.parse_args()
     res = run_llm_bench(a.rows, a.latency, a.batch, a.concurrency, a.naive_rows)
     print(report(res))
-    out = Path("bench/results")
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    (out / f"llm-{stamp}.json").write_text(json.dumps(res, indent=2))
+    from bench.common import save_results
+
+    save_results("llm", res)
 
 
 if __name__ == "__main__":

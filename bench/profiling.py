@@ -21,7 +21,6 @@ import os
 import subprocess
 import sys
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -173,10 +172,9 @@ def main() -> None:
     args = parser.parse_args()
     res = run_profiling(args.rows)
     print(format_profiling(res))
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    (out / f"profiling-{stamp}.json").write_text(json.dumps(res, indent=2))
+    from bench.common import save_results
+
+    save_results("profiling", res)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -190,10 +189,9 @@ def main() -> None:
     args = parser.parse_args()
     res = run(args.model, args.seed)
     print(format_results(res))
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    (out / f"synth_augment-{stamp}.json").write_text(json.dumps(res, indent=2))
+    from bench.common import save_results
+
+    save_results("synth_augment", res)
 
 
 if __name__ == "__main__":
