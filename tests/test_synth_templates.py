@@ -115,6 +115,7 @@ def test_cli_bad_inputs(tmp_path: Path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("fields:\n  plan: {type: category, enum: [a, b], unique: true}\n"
                    "  n: {type: integer, min: 5, max: 1}\n")
+    (tmp_path / "o.csv").write_text("previous\n")  # a good earlier output must survive
     res = runner.invoke(main, ["generate", str(bad), "--rows", "10", "--out",
                                str(tmp_path / "o.csv")])
     assert res.exit_code == 2 and "bad.yaml:3: field 'data.n': min 5 is greater" in res.output
@@ -122,7 +123,7 @@ def test_cli_bad_inputs(tmp_path: Path):
     res = runner.invoke(main, ["generate", str(bad), "--rows", "10", "--out",
                                str(tmp_path / "o.csv")])
     assert res.exit_code == 2 and "data.plan: unique with 10 rows but only 2" in res.output
-    assert not (tmp_path / "o.csv").exists()
+    assert (tmp_path / "o.csv").read_text() == "previous\n"
     res = runner.invoke(main, ["generate", "--template", "loan", "--rows", "1", "--out", "x.csv"])
     assert res.exit_code == 2 and "Did you mean 'loans'" in res.output
     res = runner.invoke(main, ["generate", "--template", "loans", "--rows", "2_000_000",
