@@ -22,6 +22,8 @@ PUBLIC_PATHS = frozenset({
     # the dashboard page and its fixed list of scripts hold no data: the page fetches the
     # numbers from /api/v1/monitoring/metrics/dashboard with the caller's token
     "/dashboard", "/dashboard/static/{name:path}",
+    # the pipeline builder page and its Vite bundle, public for the same reason
+    "/builder", "/builder/assets/{name:path}",
 })
 
 

@@ -20,6 +20,7 @@ import yaml
 from datasetgen_assets.errors import PipelineError, PipelineValidationError
 from datasetgen_assets.pipeline.spec import (
     Pipeline,
+    infer_columns,
     load_pipeline,
     parse_pipeline,
     pipeline_dirs,
@@ -66,7 +67,19 @@ def list_pipelines() -> tuple[list[Pipeline], list[PipelineError]]:
 
 
 def find(name: str) -> Pipeline | None:
-    return next((p for p in list_pipelines()[0] if p.name == name), None)
+    """The loadable pipeline named `name`; only files whose YAML names it are validated."""
+    for f in _files():
+        try:
+            text = f.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if parse_name(text) != name:
+            continue
+        try:
+            return load_pipeline(f)
+        except PipelineValidationError:
+            continue
+    return None
 
 
 def is_writable(pipeline: Pipeline) -> bool:
@@ -102,17 +115,64 @@ def validate(text: str, target: Path, replacing: Pipeline | None = None) -> Pipe
     """The pipeline of `text` as if saved at `target`; PipelineValidationError with every
     located problem, including a name used by another pipeline file."""
     pipeline = parse_pipeline(text, file=target.name, base_dir=project_dir_for(target))
-    other = find(pipeline.name)
+    validate_name(pipeline.name, target, replacing)
+    return pipeline
+
+
+def validate_name(name: str, target: Path, replacing: Pipeline | None = None) -> None:
+    """PipelineValidationError when `name` belongs to another pipeline file, or renames
+    `replacing`."""
+    other = find(name)
     if other is not None and (replacing is None or
                               Path(other.file).resolve() != Path(replacing.file).resolve()):
         raise PipelineValidationError([PipelineError(
-            f"pipeline name '{pipeline.name}' is already used by {Path(other.file).name}",
+            f"pipeline name '{name}' is already used by {Path(other.file).name}",
             file=target.name, field="name", fix="choose another name, or PATCH that pipeline")])
-    if replacing is not None and pipeline.name != replacing.name:
+    if replacing is not None and name != replacing.name:
         raise PipelineValidationError([PipelineError(
-            f"a pipeline cannot be renamed ('{replacing.name}' -> '{pipeline.name}')",
+            f"a pipeline cannot be renamed ('{replacing.name}' -> '{name}')",
             file=target.name, field="name",
             fix=f"keep 'name: {replacing.name}', or create a new pipeline and delete this one")])
+
+
+def check(text: str, existing: str | None = None, *,
+          read_files: bool = True) -> dict[str, Any]:
+    """Validate `text` as a save would (as a new pipeline, or as a change of the pipeline
+    named `existing`), writing nothing: validity, every located error, the steps' known
+    columns and their order (both also when only some steps are wrong). `read_files=False`
+    skips the column inference, which reads the header of the files sources name."""
+    replacing = find(existing) if existing else None
+    if replacing is not None:
+        target = Path(replacing.file)
+    else:
+        target = store_dir() / f"{parse_name(text) or 'pipeline'}.yaml"
+    errors: list[dict[str, Any]] = []
+    try:
+        pipeline: Pipeline | None = validate(text, target, replacing) if read_files else \
+            _validate_without_columns(text, target, replacing)
+    except PipelineValidationError as exc:
+        errors = error_dicts(exc)
+        pipeline = None
+        try:  # the graph may still be sound (e.g. only a column is wrong)
+            pipeline = parse_pipeline(text, file=target.name, base_dir=project_dir_for(target),
+                                      check_columns=False)
+            if read_files:
+                infer_columns(pipeline)
+        except PipelineValidationError:
+            pass
+    columns = {s.id: None for s in pipeline.spec.steps} if pipeline else {}
+    if pipeline is not None:
+        columns.update(pipeline.columns)
+    return {"valid": not errors, "errors": errors, "columns": columns,
+            "order": pipeline.order if pipeline else []}
+
+
+def _validate_without_columns(text: str, target: Path,
+                              replacing: Pipeline | None) -> Pipeline:
+    """`validate` without reading any file (the name checks only)."""
+    pipeline = parse_pipeline(text, file=target.name, base_dir=project_dir_for(target),
+                              check_columns=False)
+    validate_name(pipeline.name, target, replacing)
     return pipeline
 
 

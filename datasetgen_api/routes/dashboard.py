@@ -19,7 +19,8 @@ def static_files() -> dict[str, Path]:
     """The files the page may load, by URL path under /dashboard/static/ (a fixed list, so
     no request path ever reaches the file system)."""
     return {p.relative_to(STATIC).as_posix(): p for p in sorted(STATIC.rglob("*"))
-            if p.is_file() and p.suffix in MEDIA and p.name != "dashboard.html"}
+            if p.is_file() and p.suffix in MEDIA and p.name != "dashboard.html"
+            and p.relative_to(STATIC).parts[0] != "builder"}  # the builder serves its own
 
 
 _FILES = static_files()

@@ -148,6 +148,32 @@ def create_pipeline(body: PipelineCreate,
     return _detail(p, [], _reload(dagster))
 
 
+class PipelineCheck(BaseModel):
+    yaml: str = Field(description="The pipeline YAML to check (nothing is saved).",
+                      max_length=1_000_000)
+
+
+# the column inference reads the header line of the files the sources name: only callers who
+# may save (and so run) a pipeline get it, a viewer cannot read file headers through it
+READS_FILES = ("pipeline.create", "pipeline.update")
+
+
+@router.post("/validate")
+def validate_pipeline(body: PipelineCheck,
+                      principal: Principal = Depends(require("pipeline.read")),
+                      existing: str | None = Query(
+                          None, max_length=200,
+                          description="Name of the pipeline being edited (its own name is "
+                                      "then not 'already used')")) -> dict[str, Any]:
+    """Check pipeline YAML with the validator of `datasetgen validate` (and create's name
+    check) without saving or reaching Dagster: `valid`, every located error (`step`, `field`,
+    `line`), the columns known per step (null when unknown) and the step order. Invalid YAML is
+    a 200 with `valid: false`. Column checks against source files need pipeline.create or
+    pipeline.update."""
+    return store.check(body.yaml, existing,
+                       read_files=any(principal.can(p) for p in READS_FILES))
+
+
 @router.get("/{name}")
 def get_pipeline(name: str, principal: Principal = Depends(require("pipeline.read")),
                  dagster: Dagster = Depends(get_dagster)) -> dict[str, Any]:

@@ -155,7 +155,7 @@ class StepType:
     wants_previous: bool = False  # the factory gives ctx.previous: the last stored output
     # a source that can apply a filter condition while reading (e.g. as SQL WHERE)
     push_filter: Callable[[Any, str], Any] | None = None
-
+    label: str = ""  # the visual builder's palette name ("" = a title made from `name`)
 
     # (config, rows, client) -> the client's estimate dict, for `explain` / `llm estimate`;
     # without it an LLM step is estimated from its instruction and output schema
