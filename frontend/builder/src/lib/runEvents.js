@@ -1,0 +1,54 @@
+// WebSocket run events -> node statuses and the run status.
+
+const STEP_STATUS = {
+  QUEUED: 'queued',
+  IN_PROGRESS: 'running',
+  STARTED: 'running',
+  SUCCESS: 'success',
+  FAILURE: 'failure',
+  SKIPPED: 'skipped',
+};
+
+/** The state before a run: every node idle. */
+export function initialRun(runId = null, status = null) {
+  return { runId, status, steps: {}, done: false };
+}
+
+/** The step id of an event: its `step_id`, else a Dagster step key `{pipeline}__{id}`. */
+export function eventStepId(event, pipeline) {
+  if (event.step_id) return event.step_id;
+  const key = event.step || '';
+  const prefix = `${pipeline}__`;
+  return key.startsWith(prefix) ? key.slice(prefix.length) : key || null;
+}
+
+/** Apply one event (of any run; others are ignored) to the run state. Pure. */
+export function reduceRunEvent(state, event, pipeline) {
+  if (!event || (state.runId && event.run_id && event.run_id !== state.runId)) return state;
+  if (event.pipeline && pipeline && event.pipeline !== pipeline) return state;
+  switch (event.type) {
+    case 'pipeline.started':
+      return state.done ? state : { ...state, status: event.status || 'STARTED' };
+    case 'pipeline.progress': {
+      const id = eventStepId(event, pipeline);
+      const status = STEP_STATUS[event.step_status];
+      if (!id || !status) return state;
+      const step = { status };
+      if (status === 'failure' && event.error) step.error = event.error;
+      return {
+        ...state,
+        status: !state.done && state.status === 'QUEUED' ? 'STARTED' : state.status,
+        steps: { ...state.steps, [id]: step },
+      };
+    }
+    case 'pipeline.completed':
+      return { ...state, status: event.status, done: true };
+    default:
+      return state;
+  }
+}
+
+/** A node's status: idle unless the run reached it. */
+export function nodeStatus(run, id) {
+  return run.steps[id]?.status || 'idle';
+}

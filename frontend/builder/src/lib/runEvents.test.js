@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { eventStepId, initialRun, nodeStatus, reduceRunEvent } from './runEvents.js';
+
+const run = (events) => events.reduce((s, e) => reduceRunEvent(s, e, 'p'), initialRun('r1', 'QUEUED'));
+
+describe('reduceRunEvent', () => {
+  it('follows a run to failure', () => {
+    const s = run([
+      { type: 'pipeline.started', run_id: 'r1', pipeline: 'p', status: 'STARTED' },
+      { type: 'pipeline.progress', run_id: 'r1', pipeline: 'p', step: 'p__a', step_id: 'a', step_status: 'IN_PROGRESS' },
+      { type: 'pipeline.progress', run_id: 'r1', pipeline: 'p', step: 'p__a', step_id: 'a', step_status: 'SUCCESS' },
+      { type: 'pipeline.progress', run_id: 'r1', pipeline: 'p', step: 'p__f', step_id: null, step_status: 'FAILURE', error: 'boom' },
+      { type: 'pipeline.progress', run_id: 'r2', pipeline: 'p', step: 'p__w', step_id: 'w', step_status: 'SUCCESS' },
+      { type: 'pipeline.completed', run_id: 'r1', pipeline: 'p', status: 'FAILURE' },
+    ]);
+    expect(s.status).toBe('FAILURE');
+    expect(s.done).toBe(true);
+    expect(nodeStatus(s, 'a')).toBe('success');
+    expect(s.steps.f).toEqual({ status: 'failure', error: 'boom' });
+    expect(nodeStatus(s, 'w')).toBe('idle');
+  });
+  it('marks queued and running steps and moves the run past QUEUED', () => {
+    const s = run([{ type: 'pipeline.progress', run_id: 'r1', step_id: 'a', step_status: 'QUEUED' }]);
+    expect(nodeStatus(s, 'a')).toBe('queued');
+    expect(s.status).toBe('STARTED');
+    expect(nodeStatus(run([{ type: 'pipeline.progress', run_id: 'r1', step_id: 'a', step_status: 'SKIPPED' }]), 'a')).toBe('skipped');
+  });
+  it('ignores unknown events and statuses', () => {
+    const s0 = initialRun('r1', 'QUEUED');
+    expect(reduceRunEvent(s0, { type: 'error', message: 'x' }, 'p')).toBe(s0);
+    expect(reduceRunEvent(s0, { type: 'pipeline.progress', run_id: 'r1', step_id: 'a', step_status: 'NOPE' }, 'p')).toBe(s0);
+  });
+  it('derives the step id from the Dagster step key', () => {
+    expect(eventStepId({ step: 'p__orders' }, 'p')).toBe('orders');
+    expect(eventStepId({ step_id: 'x', step: 'p__orders' }, 'p')).toBe('x');
+  });
+});
