@@ -92,6 +92,28 @@ class Dagster(Protocol):
                                                                          str | None, bool]: ...
     def reload(self) -> None: ...
     def location_errors(self) -> list[str]: ...
+    def step_errors(self, run_id: str) -> dict[str, str]: ...
+
+
+def step_id_of(step_key: str, pipeline: str | None) -> str | None:
+    """The pipeline's step id of a Dagster step key: an asset keyed `[pipeline, step_id]` runs
+    as the op (and step key) `<pipeline>__<step_id>`; None for other steps."""
+    prefix = f"{pipeline}__"
+    if pipeline and step_key.startswith(prefix) and step_key[len(prefix):].isidentifier():
+        return step_key[len(prefix):]
+    return None
+
+
+MAX_ERROR_CHARS = 2000
+_EXCEPTION_PREFIX = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?(?:Failure): ")
+
+
+def failure_message(description: str | None, error: str | None) -> str:
+    """What a failed step reports: the Failure's description (datasetgen's own message), else
+    the exception text; PII-looking values masked, at most MAX_ERROR_CHARS characters."""
+    text = (description or _EXCEPTION_PREFIX.sub("", (error or "").strip())
+            or "the step failed")
+    return (mask_pii(text) or "")[:MAX_ERROR_CHARS]
 
 
 _RUN_FIELDS = """runId jobName status startTime endTime updateTime
@@ -226,6 +248,35 @@ class DagsterClient:
                    "message": mask_pii(e.get("message"))}
                   for e in res["events"]]
         return events, res["cursor"], bool(res["hasMore"])
+
+    def step_errors(self, run_id: str, page: int = 1000,
+                    max_pages: int = 20) -> dict[str, str]:
+        """The failure message of each failed step of the run (the last STEP_FAILURE event of
+        each step key), from the run's event log."""
+        out: dict[str, str] = {}
+        cursor: str | None = None
+        for _ in range(max_pages):
+            data = self.query("""query($id: ID!, $c: String, $n: Int) {
+              logsForRun(runId: $id, afterCursor: $c, limit: $n) { __typename
+                ... on EventConnection { cursor hasMore events { __typename
+                  ... on ExecutionStepFailureEvent { stepKey error { message }
+                    failureMetadata { description } } } }
+                ... on RunNotFoundError { message } ... on PythonError { message } } }""",
+                              {"id": run_id, "c": cursor, "n": page})
+            res = data["logsForRun"]
+            if res["__typename"] == "RunNotFoundError":
+                raise RunNotFound(f"no run '{run_id}'")
+            if res["__typename"] != "EventConnection":
+                raise DagsterUnavailable(f"logs query failed: {res.get('message')}")
+            for e in res["events"]:
+                if e["__typename"] == "ExecutionStepFailureEvent" and e.get("stepKey"):
+                    out[e["stepKey"]] = failure_message(
+                        (e.get("failureMetadata") or {}).get("description"),
+                        (e.get("error") or {}).get("message"))
+            cursor = res["cursor"]
+            if not res["hasMore"]:
+                break
+        return out
 
     def _locations(self) -> list[dict[str, Any]]:
         data = self.query("""{ workspaceOrError { __typename

@@ -4,8 +4,13 @@ Authenticate with `?token=<jwt>` or, without it, a first message `{"token": "<jw
 caller needs `pipeline.read`. Messages:
 
     {"type": "pipeline.started",   "run_id", "pipeline", "job", "status", "ts"}
-    {"type": "pipeline.progress",  "run_id", "pipeline", "step", "step_status", "done", "total"}
+    {"type": "pipeline.progress",  "run_id", "pipeline", "step", "step_id", "step_status",
+                                   "done", "total"[, "error"]}
     {"type": "pipeline.completed", "run_id", "pipeline", "status", "done", "total"}
+
+`step` is Dagster's step key, `step_id` the pipeline's step id it runs (null for other steps);
+a FAILURE carries the step's failure `error` (PII-looking values masked, fetched once per
+failed step).
 
 They come from polling Dagster's run records (cursor: the last update time seen) and the step
 stats of the runs still active; each event is sent once per connection. Query parameters:
@@ -31,6 +36,7 @@ from datasetgen_api.dagster_client import (
     RunInfo,
     RunNotFound,
     get_dagster,
+    step_id_of,
 )
 from datasetgen_api.security import Principal, decode_token
 
@@ -58,6 +64,10 @@ class EventTracker:
     started: set[str] = field(default_factory=set)
     completed: set[str] = field(default_factory=set)
     steps: dict[str, dict[str, str]] = field(default_factory=dict)
+    # (run_id) -> {step key: failure message}, e.g. Dagster.step_errors; None: no messages
+    step_errors: Callable[[str], dict[str, str]] | None = None
+    errors: dict[str, dict[str, str]] = field(default_factory=dict)
+    asked: set[tuple[str, str]] = field(default_factory=set)
 
     @property
     def active(self) -> list[str]:
@@ -82,14 +92,30 @@ class EventTracker:
         for step in run.steps:
             if step.status != "NOT_STARTED" and seen.get(step.key) != step.status:
                 seen[step.key] = step.status
-                out.append({"type": "pipeline.progress", **base, "step": step.key,
-                            "step_status": step.status, "done": run.done,
-                            "total": len(run.steps)})
+                event = {"type": "pipeline.progress", **base, "step": step.key,
+                         "step_id": step_id_of(step.key, run.pipeline),
+                         "step_status": step.status, "done": run.done, "total": len(run.steps)}
+                if step.status == "FAILURE":
+                    event["error"] = self.error(run.run_id, step.key)
+                out.append(event)
         if run.status in FINISHED:
             self.completed.add(run.run_id)
             out.append({"type": "pipeline.completed", **base, "status": run.status,
                         "done": run.done, "total": len(run.steps), "ts": run.end_time})
         return out
+
+    def error(self, run_id: str, step_key: str) -> str | None:
+        """The failure message of a failed step: the run's failures are fetched again only
+        for a step not seen failed before (once per failed step)."""
+        known = self.errors.setdefault(run_id, {})
+        if step_key not in known and (run_id, step_key) not in self.asked \
+                and self.step_errors is not None:
+            self.asked.add((run_id, step_key))
+            try:
+                known.update(self.step_errors(run_id))
+            except (DagsterUnavailable, RunNotFound):
+                return None
+        return known.get(step_key)
 
     def poll(self, dagster: Dagster) -> list[dict[str, Any]]:
         """One polling round: runs updated since the cursor (1 s overlap: update times of the
@@ -149,15 +175,15 @@ async def events(websocket: WebSocket, token: str | None = Depends(ws_principal)
         return
     tracker = EventTracker(cursor=since if since is not None else time.time(),
                            pipeline=pipeline,
-                           visible=lambda run: principal.sees_workspace(run_workspace(run)))
+                           visible=lambda run: principal.sees_workspace(run_workspace(run)),
+                           # a stand-in without failure messages sends errors as null
+                           step_errors=getattr(dagster, "step_errors", None))
     closed = asyncio.Event()
     watcher = asyncio.create_task(_watch(websocket, closed))
     try:
         if since is None:  # runs active when the client connects are reported too
-            for run in await asyncio.to_thread(dagster.runs, pipeline=pipeline, limit=100):
-                if run.status not in FINISHED:
-                    for event in tracker.events(run):
-                        await websocket.send_json(event)
+            for event in await asyncio.to_thread(_active_events, tracker, dagster, pipeline):
+                await websocket.send_json(event)
         while not closed.is_set():
             try:
                 batch = await asyncio.to_thread(tracker.poll, dagster)
@@ -171,6 +197,13 @@ async def events(websocket: WebSocket, token: str | None = Depends(ws_principal)
         return  # the client went away while we were sending
     finally:
         watcher.cancel()
+
+
+def _active_events(tracker: EventTracker, dagster: Dagster,
+                   pipeline: str | None) -> list[dict[str, Any]]:
+    """The events of the runs not finished yet (in a thread: a failure fetches its error)."""
+    return [e for run in dagster.runs(pipeline=pipeline, limit=100)
+            if run.status not in FINISHED for e in tracker.events(run)]
 
 
 async def _watch(websocket: WebSocket, closed: asyncio.Event) -> None:
