@@ -1,0 +1,36 @@
+import { useMemo } from 'react';
+import Form from '@rjsf/core';
+import validator from '@rjsf/validator-ajv8';
+import { getDefaultFormState } from '@rjsf/utils';
+import { addColumnHints, mergeConfig, simplifySchema } from '../lib/schema.js';
+
+const UI_SCHEMA = { 'ui:submitButtonOptions': { norender: true } };
+
+/** The form schema of a step type: simplified, untitled at the root, with column hints. */
+export function formSchema(configSchema, columns) {
+  const s = simplifySchema(configSchema || { type: 'object', properties: {} });
+  delete s.title;
+  delete s.description;
+  return addColumnHints(s, columns);
+}
+
+/** A step's config form generated from its JSON schema (ids `cfg-{field}`). */
+export default function ConfigForm({ configSchema, config, columns, onChange }) {
+  const schema = useMemo(() => formSchema(configSchema, columns), [configSchema, columns]);
+  const shown = useMemo(() => getDefaultFormState(validator, schema, config, schema), [schema, config]);
+  if (!Object.keys(schema.properties || {}).length) return <p className="muted">This step type has no settings.</p>;
+  return (
+    <Form
+      className="config-form"
+      schema={schema}
+      uiSchema={UI_SCHEMA}
+      formData={config}
+      validator={validator}
+      idPrefix="cfg"
+      idSeparator="-"
+      noHtml5Validate
+      showErrorList={false}
+      onChange={(e) => onChange(mergeConfig(config, shown, e.formData))}
+    />
+  );
+}

@@ -1,0 +1,96 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { api, eventsUrl } from '../api.js';
+import { initialRun, reduceRunEvent } from '../lib/runEvents.js';
+
+/**
+ * Launch a run and follow it over the events WebSocket (reconnecting once if it closes before
+ * the run completes, then asking the run's status). Returns {run, error, start, reset}.
+ */
+export function useRun(token, onUnauthorized) {
+  const [run, setRun] = useState(initialRun());
+  const [error, setError] = useState(null);
+  const live = useRef({ socket: null, done: true, runId: null });
+
+  const close = () => {
+    const s = live.current.socket;
+    live.current.socket = null;
+    if (s) {
+      s.onclose = null;
+      s.close();
+    }
+  };
+  useEffect(() => close, []);
+
+  const finalStatus = useCallback(
+    async (pipeline, runId) => {
+      try {
+        const res = await api(`/api/v1/pipelines/${encodeURIComponent(pipeline)}/runs/${runId}`, { token });
+        setRun((s) => {
+          if (s.runId !== runId) return s;
+          const steps = (res.steps || []).map((st) => ({ type: 'pipeline.progress', run_id: runId, step: st.key, step_status: st.status }));
+          const next = steps.reduce((acc, e) => reduceRunEvent(acc, e, pipeline), s);
+          return { ...next, status: res.status, done: !!res.end_time || next.done };
+        });
+      } catch (exc) {
+        setError(`run status: ${exc.message}`);
+      }
+    },
+    [token],
+  );
+
+  const follow = useCallback(
+    (pipeline, runId, retries) => {
+      const socket = new WebSocket(eventsUrl(token, pipeline));
+      live.current.socket = socket;
+      socket.onmessage = (msg) => {
+        let event;
+        try {
+          event = JSON.parse(msg.data);
+        } catch {
+          return;
+        }
+        if (event.type === 'error') setError(event.message);
+        if (event.run_id === runId && event.type === 'pipeline.completed') live.current.done = true;
+        setRun((s) => reduceRunEvent(s, event, pipeline));
+        if (live.current.done) close();
+      };
+      socket.onclose = () => {
+        if (live.current.socket !== socket || live.current.done) return;
+        if (retries > 0) follow(pipeline, runId, retries - 1);
+        else {
+          setError('the event stream closed before the run finished');
+          finalStatus(pipeline, runId);
+        }
+      };
+    },
+    [token, finalStatus],
+  );
+
+  const start = useCallback(
+    async (pipeline) => {
+      close();
+      setError(null);
+      setRun(initialRun(null, 'LAUNCHING'));
+      try {
+        const res = await api(`/api/v1/pipelines/${encodeURIComponent(pipeline)}/execute`, { method: 'POST', token });
+        live.current = { socket: null, done: false, runId: res.run_id };
+        setRun(initialRun(res.run_id, res.status || 'QUEUED'));
+        follow(pipeline, res.run_id, 1);
+      } catch (exc) {
+        if (exc.status === 401) onUnauthorized();
+        setRun(initialRun(null, null));
+        setError(`run: ${exc.message}`);
+      }
+    },
+    [token, follow, onUnauthorized],
+  );
+
+  const reset = useCallback(() => {
+    close();
+    live.current = { socket: null, done: true, runId: null };
+    setRun(initialRun());
+    setError(null);
+  }, []);
+
+  return { run, error, start, reset };
+}
