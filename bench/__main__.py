@@ -99,6 +99,14 @@ def pdf_tables(args: argparse.Namespace) -> dict:
     return res
 
 
+def builder(args: argparse.Namespace) -> dict:
+    from bench.builder import report, run
+
+    res = run()
+    print(report(res))
+    return res
+
+
 SUITES: dict[str, Callable[[argparse.Namespace], dict]] = {
     "foundation": foundation,
     "profiling": profiling,
@@ -109,6 +117,7 @@ SUITES: dict[str, Callable[[argparse.Namespace], dict]] = {
     "synth_generate": synth_generate,
     "synth_augment": synth_augment,
     "pdf_tables": pdf_tables,
+    "builder": builder,
 }
 
 

@@ -52,7 +52,7 @@ def _stop(procs: list[subprocess.Popen]) -> None:
 def ui(dagster_port: int, api_port: int, workspace: str) -> None:
     """Start `dagster dev` (UI, daemon: schedules, sensors, queued runs) and the REST API
     (visual builder at /builder, dashboard at /dashboard) on 127.0.0.1, and print the links
-    with a one-hour analyst token. Ctrl-C stops both."""
+    with a one-hour data_scientist token (builds, saves and runs pipelines). Ctrl-C stops both."""
     from datasetgen_api.security import issue_token
     from datasetgen_assets.instance import ensure_dagster_home
 
@@ -63,7 +63,7 @@ def ui(dagster_port: int, api_port: int, workspace: str) -> None:
            "DATASETGEN_JWT_SECRET": local_secret(project),
            "DATASETGEN_DAGSTER_URL": os.environ.get("DATASETGEN_DAGSTER_URL", dagster_url)}
     os.environ["DATASETGEN_JWT_SECRET"] = env["DATASETGEN_JWT_SECRET"]
-    token = issue_token(os.environ.get("USER") or "local", ("analyst",), workspace, 3600)
+    token = issue_token(os.environ.get("USER") or "local", ("data_scientist",), workspace, 3600)
     bindir = Path(sys.executable).parent
     procs = [
         subprocess.Popen([str(bindir / "dagster"), "dev", "-w", str(project / "workspace.yaml"),
@@ -78,7 +78,7 @@ def ui(dagster_port: int, api_port: int, workspace: str) -> None:
               f"Visual builder  {api}/builder#token={token}\n"
               f"Dashboard       {api}/dashboard#token={token}\n"
               f"REST API docs   {api}/docs\n"
-              "(the token is an analyst's for one hour: `datasetgen token` makes others; "
+              "(the token is a data_scientist's for one hour: `datasetgen token` makes others; "
               "Ctrl-C stops everything)", markup=False, soft_wrap=True)
     try:
         while all(p.poll() is None for p in procs):

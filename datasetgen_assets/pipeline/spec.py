@@ -174,7 +174,10 @@ def project_dir_for(path: Path) -> Path:
 # ----------------------------------------------------------------------------- YAML
 
 
-class _Loader(yaml.SafeLoader):
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when built in
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
     """YAML 1.2 booleans: only true/false. YAML 1.1 would read the key `on:` (join keys) and
     values like `no` or `off` as booleans."""
 
@@ -191,8 +194,9 @@ _Loader.add_implicit_resolver(
 def _yaml_with_lines(text: str, file: str) -> tuple[Any, dict[tuple[Any, ...], int]]:
     """Parse YAML, recording the 1-based line of every key and list item; duplicate keys
     are errors (PyYAML would silently keep the last one)."""
+    loader = _Loader(text)
     try:
-        root = yaml.compose(text, Loader=_Loader)
+        root = loader.get_single_node()  # parsed once: lines from the nodes, data built from them
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
@@ -230,7 +234,11 @@ def _yaml_with_lines(text: str, file: str) -> tuple[Any, dict[tuple[Any, ...], i
         walk(root, ())
     if errors:
         raise PipelineValidationError(errors)
-    return yaml.load(text, Loader=_Loader), lines
+    try:
+        data = loader.construct_document(root) if root is not None else None
+    finally:
+        loader.dispose()
+    return data, lines
 
 
 def _line(lines: dict[tuple[Any, ...], int], path: tuple[Any, ...]) -> int | None:
