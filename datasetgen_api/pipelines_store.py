@@ -9,6 +9,7 @@ folder (checked into the repository) are read-only here.
 
 from __future__ import annotations
 
+import graphlib
 import json
 import os
 import tempfile
@@ -16,16 +17,19 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from datasetgen_assets.errors import PipelineError, PipelineValidationError
 from datasetgen_assets.pipeline.spec import (
     Pipeline,
-    infer_columns,
+    PipelineSpec,
     load_pipeline,
     parse_pipeline,
     pipeline_dirs,
     project_dir_for,
 )
+from datasetgen_assets.pipeline.spec import _Loader as YamlLoader
+from datasetgen_assets.steps.registry import REGISTRY, Columns, StepContext
 
 WORKSPACE_TAG = "workspace"
 DEFAULT_WORKSPACE = "default"
@@ -146,25 +150,50 @@ def check(text: str, existing: str | None = None, *,
         target = Path(replacing.file)
     else:
         target = store_dir() / f"{parse_name(text) or 'pipeline'}.yaml"
-    errors: list[dict[str, Any]] = []
     try:
-        pipeline: Pipeline | None = validate(text, target, replacing) if read_files else \
+        pipeline = validate(text, target, replacing) if read_files else \
             _validate_without_columns(text, target, replacing)
     except PipelineValidationError as exc:
-        errors = error_dicts(exc)
-        pipeline = None
-        try:  # the graph may still be sound (e.g. only a column is wrong)
-            pipeline = parse_pipeline(text, file=target.name, base_dir=project_dir_for(target),
-                                      check_columns=False)
-            if read_files:
-                infer_columns(pipeline)
-        except PipelineValidationError:
-            pass
-    columns = {s.id: None for s in pipeline.spec.steps} if pipeline else {}
-    if pipeline is not None:
-        columns.update(pipeline.columns)
-    return {"valid": not errors, "errors": errors, "columns": columns,
-            "order": pipeline.order if pipeline else []}
+        columns, order = _partial(text, project_dir_for(target), read_files)
+        return {"valid": False, "errors": error_dicts(exc), "columns": columns, "order": order}
+    columns = {s.id: None for s in pipeline.spec.steps}
+    columns.update(pipeline.columns)
+    return {"valid": True, "errors": [], "columns": columns, "order": pipeline.order}
+
+
+def _partial(text: str, base_dir: Path,
+             read_files: bool) -> tuple[dict[str, Columns], list[str]]:
+    """Known columns and step order of an invalid pipeline, as far as they can be known: the
+    steps whose config is valid get their columns (the builder offers them while the rest is
+    being filled in); nothing when the file or its step list does not parse, no order when the
+    graph has a cycle."""
+    try:
+        spec = PipelineSpec.model_validate(yaml.load(text, Loader=YamlLoader))
+    except (yaml.YAMLError, ValidationError):
+        return {}, []
+    ids = [s.id for s in spec.steps]
+    columns: dict[str, Columns] = dict.fromkeys(ids)
+    try:
+        order = list(graphlib.TopologicalSorter(
+            {s.id: [d for d in s.depends_on if d in ids] for s in spec.steps}).static_order())
+    except graphlib.CycleError:
+        return columns, []
+    if not read_files or len(set(ids)) != len(ids):
+        return columns, order
+    steps = {s.id: s for s in spec.steps}
+    for step_id in order:
+        step = steps[step_id]
+        st = REGISTRY.get(step.type)
+        try:
+            if st is None or not all(d in steps for d in step.depends_on):
+                continue
+            config = st.config_model.model_validate(step.config)
+            columns[step_id] = st.infer_columns(
+                config, [columns[d] for d in step.depends_on],
+                StepContext(pipeline=spec.name, step_id=step_id, base_dir=base_dir))
+        except Exception:  # a hint only: the errors say what is wrong
+            columns[step_id] = None
+    return columns, order
 
 
 def _validate_without_columns(text: str, target: Path,
