@@ -5,6 +5,8 @@ import { getDefaultFormState } from '@rjsf/utils';
 import { addColumnHints, mergeConfig, simplifySchema } from '../lib/schema.js';
 
 const UI_SCHEMA = { 'ui:submitButtonOptions': { norender: true } };
+// Arrays and objects start empty unless required, so untouched optional fields stay out of the YAML.
+const DEFAULTS = { arrayMinItems: { populate: 'requiredOnly' }, emptyObjectFields: 'populateRequiredDefaults' };
 
 /** The form schema of a step type: simplified, untitled at the root, with column hints. */
 export function formSchema(configSchema, columns) {
@@ -17,7 +19,7 @@ export function formSchema(configSchema, columns) {
 /** A step's config form generated from its JSON schema (ids `cfg-{field}`). */
 export default function ConfigForm({ configSchema, config, columns, onChange }) {
   const schema = useMemo(() => formSchema(configSchema, columns), [configSchema, columns]);
-  const shown = useMemo(() => getDefaultFormState(validator, schema, config, schema), [schema, config]);
+  const shown = useMemo(() => getDefaultFormState(validator, schema, config, schema, false, DEFAULTS), [schema, config]);
   if (!Object.keys(schema.properties || {}).length) return <p className="muted">This step type has no settings.</p>;
   return (
     <Form
@@ -28,6 +30,7 @@ export default function ConfigForm({ configSchema, config, columns, onChange }) 
       validator={validator}
       idPrefix="cfg"
       idSeparator="-"
+      experimental_defaultFormStateBehavior={DEFAULTS}
       noHtml5Validate
       showErrorList={false}
       onChange={(e) => onChange(mergeConfig(config, shown, e.formData))}
