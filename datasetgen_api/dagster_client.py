@@ -229,12 +229,12 @@ class DagsterClient:
                                    f"{res.get('message')}; try again in a few seconds")
         raise DagsterUnavailable(f"terminate refused: {res.get('message')}")
 
-    def logs(self, run_id: str, cursor: str | None,
-             limit: int) -> tuple[list[dict[str, Any]], str | None, bool]:
+    def _log_page(self, run_id: str, cursor: str | None, limit: int,
+                  fields: str) -> dict[str, Any]:
+        """One page of the run's event log (`fields`: the event fragments wanted)."""
         data = self.query("""query($id: ID!, $c: String, $n: Int) {
           logsForRun(runId: $id, afterCursor: $c, limit: $n) { __typename
-            ... on EventConnection { cursor hasMore events { __typename
-              ... on MessageEvent { message timestamp level stepKey eventType } } }
+            ... on EventConnection { cursor hasMore events { __typename """ + fields + """ } }
             ... on RunNotFoundError { message } ... on PythonError { message } } }""",
                           {"id": run_id, "c": cursor, "n": limit})
         res = data["logsForRun"]
@@ -242,6 +242,12 @@ class DagsterClient:
             raise RunNotFound(f"no run '{run_id}'")
         if res["__typename"] != "EventConnection":
             raise DagsterUnavailable(f"logs query failed: {res.get('message')}")
+        return res
+
+    def logs(self, run_id: str, cursor: str | None,
+             limit: int) -> tuple[list[dict[str, Any]], str | None, bool]:
+        res = self._log_page(run_id, cursor, limit,
+                             "... on MessageEvent { message timestamp level stepKey eventType }")
         events = [{"timestamp": float(e["timestamp"]) / 1000 if e.get("timestamp") else None,
                    "level": e.get("level"), "step": e.get("stepKey"),
                    "event": e.get("eventType") or e["__typename"],
@@ -256,18 +262,8 @@ class DagsterClient:
         out: dict[str, str] = {}
         cursor: str | None = None
         for _ in range(max_pages):
-            data = self.query("""query($id: ID!, $c: String, $n: Int) {
-              logsForRun(runId: $id, afterCursor: $c, limit: $n) { __typename
-                ... on EventConnection { cursor hasMore events { __typename
-                  ... on ExecutionStepFailureEvent { stepKey error { message }
-                    failureMetadata { description } } } }
-                ... on RunNotFoundError { message } ... on PythonError { message } } }""",
-                              {"id": run_id, "c": cursor, "n": page})
-            res = data["logsForRun"]
-            if res["__typename"] == "RunNotFoundError":
-                raise RunNotFound(f"no run '{run_id}'")
-            if res["__typename"] != "EventConnection":
-                raise DagsterUnavailable(f"logs query failed: {res.get('message')}")
+            res = self._log_page(run_id, cursor, page, """... on ExecutionStepFailureEvent {
+              stepKey error { message } failureMetadata { description } }""")
             for e in res["events"]:
                 if e["__typename"] == "ExecutionStepFailureEvent" and e.get("stepKey"):
                     out[e["stepKey"]] = failure_message(
