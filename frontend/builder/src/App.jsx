@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import {
-  Background, Controls, MiniMap, ReactFlow, addEdge, useEdgesState, useNodesState, useReactFlow,
+  Background, Controls, MiniMap, ReactFlow, addEdge, useEdgesState, useNodesInitialized, useNodesState, useReactFlow,
 } from '@xyflow/react';
 import { api, clearToken, saveToken, takeToken } from './api.js';
 import { BuilderContext } from './context.js';
@@ -35,6 +35,14 @@ export default function App() {
   const [saveStatus, setSaveStatus] = useState(NO_STATUS);
   const [loadError, setLoadError] = useState('');
   const { screenToFlowPosition, fitView } = useReactFlow();
+  const [fitPending, setFitPending] = useState(false);
+  const nodesReady = useNodesInitialized();
+  useEffect(() => {
+    if (fitPending && nodesReady) {
+      fitView({ padding: 0.15, maxZoom: 1 });
+      setFitPending(false);
+    }
+  }, [fitPending, nodesReady, fitView]);
 
   const unauthorized = useCallback(() => {
     clearToken();
@@ -81,7 +89,7 @@ export default function App() {
         setSelectedId(null);
         setSaved({ name: res.name, yaml: pipelineToYaml(g.meta, g.nodes, g.edges), writable: res.writable !== false });
         setSaveStatus(NO_STATUS);
-        setTimeout(() => fitView({ padding: 0.2 }), 50);
+        setFitPending(true);
       } catch (exc) {
         setLoadError(`load ${name}: ${exc.message}`);
       }
@@ -226,6 +234,7 @@ export default function App() {
               defaultEdgeOptions={{ animated: false }}
               proOptions={{ hideAttribution: true }}
               fitViewOptions={{ padding: 0.2, maxZoom: 1 }}
+              minZoom={0.1}
             >
               <Background gap={20} />
               <Controls />

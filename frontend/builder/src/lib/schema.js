@@ -21,6 +21,11 @@ export function simplifySchema(schema) {
     }
   }
   if (out.default === null) delete out.default;
+  if (Array.isArray(out.prefixItems)) {
+    // draft 2020-12 tuples (pydantic's tuple[...]) -> the draft-07 form the form library knows
+    out.items = out.prefixItems;
+    delete out.prefixItems;
+  }
   for (const key of ['properties', '$defs', 'definitions', 'patternProperties']) {
     if (out[key] && typeof out[key] === 'object') {
       out[key] = Object.fromEntries(
@@ -28,7 +33,7 @@ export function simplifySchema(schema) {
       );
     }
   }
-  for (const key of ['items', 'additionalProperties', 'anyOf', 'oneOf', 'allOf', 'prefixItems']) {
+  for (const key of ['items', 'additionalProperties', 'anyOf', 'oneOf', 'allOf']) {
     if (out[key] && typeof out[key] === 'object') out[key] = simplifySchema(out[key]);
   }
   return out;

@@ -16,6 +16,11 @@ describe('simplifySchema', () => {
     expect(s.properties.both.anyOf).toEqual([{ type: 'string' }, { type: 'integer' }]);
     expect(s.$defs.N.properties.x).toEqual({ type: 'number' });
   });
+  it('turns prefixItems tuples into draft-07 item lists', () => {
+    const s = simplifySchema({ type: 'array', minItems: 2, maxItems: 2, prefixItems: [{ type: 'string' }, { anyOf: [{ type: 'string' }, { type: 'null' }] }] });
+    expect(s.prefixItems).toBeUndefined();
+    expect(s.items).toEqual([{ type: 'string' }, { type: 'string' }]);
+  });
 });
 
 describe('addColumnHints', () => {
