@@ -169,7 +169,10 @@ export default function App() {
       const res = isUpdate
         ? await call(`/api/v1/pipelines/${encodeURIComponent(saved.name)}`, { method: 'PATCH', body: { yaml } })
         : await call('/api/v1/pipelines', { method: 'POST', body: { yaml } });
-      setSaved({ name: res.name || meta.name, yaml, writable: res.writable !== false });
+      // the server may add keys (e.g. the workspace tag): adopt its file so nothing looks unsaved
+      const kept = res.yaml ? yamlToGraph(res.yaml).meta : meta;
+      setMeta(kept);
+      setSaved({ name: res.name || meta.name, yaml: pipelineToYaml(kept, nodes, edges), writable: res.writable !== false });
       setSaveStatus({ ok: true, text: 'saved' });
       refreshPipelines();
     } catch (exc) {

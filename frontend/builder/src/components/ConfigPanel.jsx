@@ -50,7 +50,7 @@ export default function ConfigPanel({ node, type, color, errors, inputColumns, f
         />
       )}
       {failure && (
-        <div className="run-failure">
+        <div className="step-run-failure">
           <strong>Run failed here</strong>
           <pre>{failure}</pre>
         </div>

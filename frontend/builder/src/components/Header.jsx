@@ -37,7 +37,7 @@ export default function Header({
       <button type="button" data-testid="save" className="primary" onClick={onSave}>{saveLabel}</button>
       <span data-testid="save-status" className={`status-text ${saveStatus.ok ? 'ok' : 'bad'}`} title={saveStatus.text}>{saveStatus.text}</span>
       <button type="button" data-testid="run" onClick={onRun} disabled={!canRun}>{runLabel}</button>
-      <span data-testid="run-status" className={`status-text run-${(runStatus || '').toLowerCase()}`}>{runStatus || ''}</span>
+      <span data-testid="run-status" className={`status-text run-status-${(runStatus || '').toLowerCase()}`}>{runStatus || ''}</span>
     </header>
   );
 }

@@ -9,6 +9,8 @@ const STEP_STATUS = {
   SKIPPED: 'skipped',
 };
 
+const BEFORE_START = new Set(['LAUNCHING', 'QUEUED', 'NOT_STARTED', 'STARTING']);
+
 /** The state before a run: every node idle. */
 export function initialRun(runId = null, status = null) {
   return { runId, status, steps: {}, done: false };
@@ -37,7 +39,7 @@ export function reduceRunEvent(state, event, pipeline) {
       if (status === 'failure' && event.error) step.error = event.error;
       return {
         ...state,
-        status: !state.done && state.status === 'QUEUED' ? 'STARTED' : state.status,
+        status: !state.done && BEFORE_START.has(state.status) ? 'STARTED' : state.status,
         steps: { ...state.steps, [id]: step },
       };
     }

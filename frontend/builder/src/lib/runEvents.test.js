@@ -14,6 +14,7 @@ describe('reduceRunEvent', () => {
       { type: 'pipeline.completed', run_id: 'r1', pipeline: 'p', status: 'FAILURE' },
     ]);
     expect(s.status).toBe('FAILURE');
+    expect(run([{ type: 'pipeline.started', run_id: 'r1', status: 'STARTING' }, { type: 'pipeline.progress', run_id: 'r1', step_id: 'a', step_status: 'IN_PROGRESS' }]).status).toBe('STARTED');
     expect(s.done).toBe(true);
     expect(nodeStatus(s, 'a')).toBe('success');
     expect(s.steps.f).toEqual({ status: 'failure', error: 'boom' });
