@@ -5,8 +5,8 @@ import { getDefaultFormState } from '@rjsf/utils';
 import { addColumnHints, mergeConfig, simplifySchema } from '../lib/schema.js';
 
 const UI_SCHEMA = { 'ui:submitButtonOptions': { norender: true } };
-// Arrays and objects start empty unless required, so untouched optional fields stay out of the YAML.
-const DEFAULTS = { arrayMinItems: { populate: 'requiredOnly' }, emptyObjectFields: 'populateRequiredDefaults' };
+// Arrays start empty unless required (pydantic's minItems would add blank rows to optional lists).
+const DEFAULTS = { arrayMinItems: { populate: 'requiredOnly' } };
 
 /** The form schema of a step type: simplified, untitled at the root, with column hints. */
 export function formSchema(configSchema, columns) {

@@ -1,6 +1,8 @@
-import { useEffect, useState } from 'react';
-import ConfigForm from './ConfigForm.jsx';
+import { Suspense, lazy, useEffect, useState } from 'react';
 import { errorText } from '../lib/errors.js';
+
+// the form library and its JSON-schema validator load with the first selected step
+const ConfigForm = lazy(() => import('./ConfigForm.jsx'));
 
 /** The selected step: id (rename), description, config form, its errors and run failure. */
 export default function ConfigPanel({ node, type, color, errors, inputColumns, failure, renameProblem, onRename, onChange }) {
@@ -41,13 +43,15 @@ export default function ConfigPanel({ node, type, color, errors, inputColumns, f
         </p>
       ) : null}
       {type && (
-        <ConfigForm
-          key={`${node.id}:${node.data.stepType}`}
-          configSchema={type.config_schema}
-          config={node.data.config || {}}
-          columns={inputColumns}
-          onChange={(config) => setData({ config })}
-        />
+        <Suspense fallback={<p className="muted">Loading the form…</p>}>
+          <ConfigForm
+            key={`${node.id}:${node.data.stepType}`}
+            configSchema={type.config_schema}
+            config={node.data.config || {}}
+            columns={inputColumns}
+            onChange={(config) => setData({ config })}
+          />
+        </Suspense>
       )}
       {failure && (
         <div className="step-run-failure">
