@@ -33,7 +33,11 @@ export default function ConfigForm({ configSchema, config, columns, onChange }) 
       experimental_defaultFormStateBehavior={DEFAULTS}
       noHtml5Validate
       showErrorList={false}
-      onChange={(e) => onChange(mergeConfig(config, shown, e.formData))}
+      onChange={(e) => {
+        // the form also reports changes of its own (defaults filled in): pass on real ones only
+        const next = mergeConfig(config, shown, e.formData);
+        if (JSON.stringify(next) !== JSON.stringify(config)) onChange(next);
+      }}
     />
   );
 }

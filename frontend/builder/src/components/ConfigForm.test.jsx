@@ -42,6 +42,13 @@ describe('ConfigForm', () => {
     expect(onChange).toHaveBeenLastCalledWith({ path: 'data/a.csv' });
   });
 
+  it('does not report a change when nothing the user set changed', () => {
+    const onChange = vi.fn();
+    const { container } = render(<ConfigForm configSchema={SCHEMA} config={{ path: 'a' }} columns={[]} onChange={onChange} />);
+    fireEvent.change(container.querySelector('#cfg-path'), { target: { value: 'a' } });
+    expect(onChange).not.toHaveBeenCalled();
+  });
+
   it('keeps set values and lets the user change an enum', () => {
     const onChange = vi.fn();
     const { container } = render(<ConfigForm configSchema={SCHEMA} config={{ path: 'a.csv' }} columns={[]} onChange={onChange} />);
