@@ -109,6 +109,7 @@ export default function App() {
 
   useEffect(() => {
     if (!token) return;
+    setLoadError('');
     call('/api/v1/step-types')
       .then((c) => { setCatalog(c); setCatalogError(''); })
       .catch((exc) => setCatalogError(`step types: ${exc.message}`));
