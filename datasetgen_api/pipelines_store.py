@@ -51,9 +51,11 @@ def workspace_of(pipeline: Pipeline) -> str:
 
 def _files() -> list[Path]:
     seen: list[Path] = []
+    resolved: set[Path] = set()
     for d in [*pipeline_dirs(), store_dir()]:
         for f in sorted([*d.glob("*.yaml"), *d.glob("*.yml")]):
-            if f.resolve() not in [s.resolve() for s in seen]:
+            if f.resolve() not in resolved:
+                resolved.add(f.resolve())
                 seen.append(f)
     return seen
 
@@ -254,7 +256,7 @@ def remove(pipeline: Pipeline) -> None:
 
 def parse_name(text: str) -> str | None:
     try:
-        data: Any = yaml.safe_load(text)
+        data: Any = yaml.load(text, Loader=YamlLoader)  # libyaml's parser when built in
     except yaml.YAMLError:
         return None
     name = data.get("name") if isinstance(data, dict) else None
