@@ -450,27 +450,14 @@ steps:
 def test_real_run_failure_reaches_the_websocket_with_step_ids(stack, monkeypatch):
     """The step keys of a real run are `<pipeline>__<step id>` and the failure message is the
     step's own."""
-    import json
-
     import httpx
-    from websockets.sync.client import connect
 
     stack.activate(monkeypatch)
     user = stack.token("data_scientist", "ann")
-    hdr = {"Authorization": f"Bearer {user}"}
-    r = httpx.post(f"{stack.api}/api/v1/pipelines", json={"yaml": FAILING}, headers=hdr,
-                   timeout=200)
+    r = httpx.post(f"{stack.api}/api/v1/pipelines", json={"yaml": FAILING},
+                   headers={"Authorization": f"Bearer {user}"}, timeout=200)
     assert r.status_code == 201, r.text
-    with connect(f"ws://127.0.0.1:{stack.api_port}/api/v1/events?pipeline=api_broken",
-                 open_timeout=10) as ws:
-        ws.send(json.dumps({"token": user}))
-        r = httpx.post(f"{stack.api}/api/v1/pipelines/api_broken/execute", headers=hdr,
-                       timeout=60)
-        assert r.status_code == 202, r.text
-        events: list[dict[str, Any]] = []
-        while not events or events[-1]["type"] != "pipeline.completed":
-            events.append(json.loads(ws.recv(timeout=150)))
-            assert events[-1]["type"] != "error", events[-1]
+    _, events = stack.execute("api_broken", user)
     progress = [e for e in events if e["type"] == "pipeline.progress"]
     assert {e["step"]: e["step_id"] for e in progress} == {
         f"api_broken__{e['step_id']}": e["step_id"] for e in progress}
