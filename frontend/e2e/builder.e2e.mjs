@@ -189,7 +189,7 @@ async function palette(page, catalog) {
   log(`palette: ${names.length} step types in groups ${JSON.stringify(found)}`);
 }
 
-async function build(page) {
+async function build(page, catalog) {
   const canvas = testid(page, 'canvas');
   const box = await canvas.boundingBox();
   assert.ok(box && box.width >= 760 && box.height >= 400,
@@ -208,9 +208,30 @@ async function build(page) {
   await connect(page, 'filter_1', 'write_1');
   log('connected csv_1 -> filter_1 -> write_1');
   await select(page, 'csv_1');
+  await form(page, catalog);
   await fill(page, '#cfg-path', CSV_PATH);
   await select(page, 'write_1');
   await fill(page, '#cfg-path', OUT_PATH);
+}
+
+/** The csv form from its JSON schema: required marked, enum as a select, default shown,
+ * description as help text. */
+async function form(page, catalog) {
+  const schema = catalog.items.find((i) => i.name === 'csv').config_schema;
+  assert.ok(schema.required.includes('path'));
+  const label = await page.locator('label[for="cfg-path"]').innerText();
+  const required = await page.locator('#cfg-path').evaluate((e) => e.required);
+  assert.ok(required || label.includes('*'), `path is not marked required: ${label}`);
+  const select = page.locator('#cfg-on_bad_lines');
+  assert.equal(await select.evaluate((e) => e.tagName), 'SELECT');
+  const options = await select.locator('option').evaluateAll((os) => os.map((o) => o.text));
+  for (const v of ['error', 'skip']) assert.ok(options.includes(v), `on_bad_lines option ${v}`);
+  assert.equal(await select.evaluate((e) => e.selectedOptions[0]?.text),
+    schema.properties.on_bad_lines.default);
+  assert.equal(await page.locator('#cfg-delimiter').inputValue(), schema.properties.delimiter.default);
+  const help = schema.properties.path.description.slice(0, 40);
+  assert.ok(await page.getByText(help).first().isVisible(), `no help text '${help}'`);
+  result.form = { label, required, options };
 }
 
 async function validation(page) {
@@ -349,7 +370,7 @@ async function main() {
     await page.goto(`${BASE}/builder#token=${encodeURIComponent(TOKEN)}`);
     await palette(page, catalog);
     assert.ok(!page.url().includes('token='), 'the token stayed in the URL');
-    await build(page);
+    await build(page, catalog);
     await validation(page);
     await shot(page, 'builder-canvas.png');
     await saveAndCopy(page, context);
