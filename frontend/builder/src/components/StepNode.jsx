@@ -2,6 +2,7 @@ import { memo, useContext } from 'react';
 import { Handle, Position } from '@xyflow/react';
 import { BuilderContext } from '../context.js';
 import { errorText } from '../lib/errors.js';
+import { failureHeadline } from '../lib/runEvents.js';
 
 /** A step on the canvas: type, id, run status, validator errors, link to its Dagster asset. */
 function StepNode({ id, data, selected }) {
@@ -32,7 +33,7 @@ function StepNode({ id, data, selected }) {
           asset ↗
         </a>
       </div>
-      {step.error && <div className="step-failure" title={step.error}>{step.error}</div>}
+      {step.error && <div className="step-failure" title={step.error}>{failureHeadline(step.error)}</div>}
       {type?.kind !== 'sink' && <Handle type="source" position={Position.Right} />}
     </div>
   );

@@ -54,3 +54,17 @@ export function reduceRunEvent(state, event, pipeline) {
 export function nodeStatus(run, id) {
   return run.steps[id]?.status || 'idle';
 }
+
+const CAUSE = /The above exception (?:was caused by|occurred during handling of) the following exception:/;
+
+/**
+ * The line worth showing on a node for a step failure: the innermost cause of a wrapped
+ * exception (Dagster's "Error occurred while executing op" says nothing), without the trace.
+ */
+export function failureHeadline(error) {
+  if (!error) return '';
+  const parts = String(error).split(CAUSE);
+  const inner = parts[parts.length - 1].trim();
+  const head = inner.split(/\n\s*\n|\nStack Trace:|\n\s+File "/)[0].trim();
+  return head || String(error).trim();
+}

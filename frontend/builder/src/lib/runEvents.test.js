@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventStepId, initialRun, nodeStatus, reduceRunEvent } from './runEvents.js';
+import { eventStepId, failureHeadline, initialRun, nodeStatus, reduceRunEvent } from './runEvents.js';
 
 const run = (events) => events.reduce((s, e) => reduceRunEvent(s, e, 'p'), initialRun('r1', 'QUEUED'));
 
@@ -34,5 +34,26 @@ describe('reduceRunEvent', () => {
   it('derives the step id from the Dagster step key', () => {
     expect(eventStepId({ step: 'p__orders' }, 'p')).toBe('orders');
     expect(eventStepId({ step_id: 'x', step: 'p__orders' }, 'p')).toBe('x');
+  });
+});
+
+describe('failureHeadline', () => {
+  it('shows the innermost cause without the stack trace', () => {
+    const error = [
+      'dagster._core.errors.DagsterExecutionStepExecutionError: Error occurred while executing op "p__f":',
+      '',
+      '  File "/x/plan/execute_plan.py", line 245, in dagster_event_sequence_for_step',
+      '',
+      'The above exception was caused by the following exception:',
+      "ConditionTypeError: column 'a' (text) cannot be compared with 1",
+      '',
+      'Stack Trace:',
+      '  File "/x/filter.py", line 3',
+    ].join('\n');
+    expect(failureHeadline(error)).toBe("ConditionTypeError: column 'a' (text) cannot be compared with 1");
+  });
+  it('keeps plain messages', () => {
+    expect(failureHeadline("step 'bad': cannot load 'x:y'")).toBe("step 'bad': cannot load 'x:y'");
+    expect(failureHeadline('')).toBe('');
   });
 });
