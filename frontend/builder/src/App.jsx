@@ -1,14 +1,12 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import {
-  Background, Controls, MiniMap, ReactFlow, addEdge, useEdgesState, useNodesInitialized, useNodesState, useReactFlow,
-} from '@xyflow/react';
+import { addEdge, useEdgesState, useNodesInitialized, useNodesState, useReactFlow } from '@xyflow/react';
 import { api, clearToken, saveToken, takeToken } from './api.js';
 import { BuilderContext } from './context.js';
+import Canvas from './components/Canvas.jsx';
 import ConfigPanel from './components/ConfigPanel.jsx';
 import ErrorList from './components/ErrorList.jsx';
 import Header from './components/Header.jsx';
-import Palette, { DND_TYPE } from './components/Palette.jsx';
-import StepNode from './components/StepNode.jsx';
+import Palette from './components/Palette.jsx';
 import TokenPrompt from './components/TokenPrompt.jsx';
 import YamlPanel from './components/YamlPanel.jsx';
 import { useRun } from './hooks/useRun.js';
@@ -17,7 +15,6 @@ import { errorsByStep, errorsFromDetail, validityText } from './lib/errors.js';
 import { canConnect, dependsOn, makeEdge, nextStepId, renameProblem, renameStep } from './lib/graph.js';
 import { emptyMeta, pipelineToYaml, stepNode, yamlToGraph } from './lib/pipelineYaml.js';
 
-const NODE_TYPES = { step: StepNode };
 const NO_STATUS = { ok: true, text: '' };
 
 /** The builder screen: palette, canvas, config panel, errors and YAML. */
@@ -129,11 +126,8 @@ export default function App() {
   );
 
   const onDrop = useCallback(
-    (e) => {
-      e.preventDefault();
-      const type = e.dataTransfer.getData(DND_TYPE);
-      if (!type) return;
-      const p = screenToFlowPosition({ x: e.clientX, y: e.clientY });
+    (type, point) => {
+      const p = screenToFlowPosition(point);
       addStep(type, { x: Math.round(p.x), y: Math.round(p.y) });
     },
     [screenToFlowPosition, addStep],
@@ -216,36 +210,16 @@ export default function App() {
         )}
         <main className="workspace">
           <Palette catalog={catalog} error={catalogError} onAdd={(t) => addStep(t)} />
-          <div
-            className="canvas"
-            data-testid="canvas"
-            onDragOver={(e) => {
-              e.preventDefault();
-              e.dataTransfer.dropEffect = 'move';
-            }}
+          <Canvas
+            nodes={nodes}
+            edges={edges}
+            onNodesChange={onNodesChange}
+            onEdgesChange={onEdgesChange}
+            onConnect={onConnect}
             onDrop={onDrop}
-          >
-            <ReactFlow
-              nodes={nodes}
-              edges={edges}
-              nodeTypes={NODE_TYPES}
-              onNodesChange={onNodesChange}
-              onEdgesChange={onEdgesChange}
-              onConnect={onConnect}
-              isValidConnection={(c) => canConnect(c.source, c.target, edges)}
-              onSelectionChange={({ nodes: sel }) => setSelectedId(sel.length === 1 ? sel[0].id : sel.length ? selectedId : null)}
-              deleteKeyCode={['Delete', 'Backspace']}
-              defaultEdgeOptions={{ animated: false }}
-              proOptions={{ hideAttribution: true }}
-              fitViewOptions={{ padding: 0.2, maxZoom: 1 }}
-              minZoom={0.1}
-            >
-              <Background gap={20} />
-              <Controls />
-              <MiniMap pannable zoomable nodeColor={(n) => colors[types[n.data?.stepType]?.kind] || '#bbb'} />
-            </ReactFlow>
-            {!nodes.length && <div className="empty-hint">Empty canvas: add a source from the palette</div>}
-          </div>
+            onSelect={(sel) => setSelectedId(sel.length === 1 ? sel[0].id : sel.length ? selectedId : null)}
+            nodeColor={(n) => colors[types[n.data?.stepType]?.kind] || '#bbb'}
+          />
           <aside className="sidebar">
             {selected ? (
               <ConfigPanel
