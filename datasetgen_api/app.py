@@ -9,6 +9,7 @@ import importlib
 import pkgutil
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 
 from datasetgen_api import routes
 from datasetgen_api.audit import AuditMiddleware
@@ -42,5 +43,6 @@ def create_app() -> FastAPI:
                               "Bearer JWT auth; every route names the permission it needs.")
     for name in router_modules():
         app.include_router(importlib.import_module(name).router)
+    app.add_middleware(GZipMiddleware, minimum_size=2048)  # the builder's bundle, big lists
     app.add_middleware(AuditMiddleware)  # every mutating call is audited, whatever the route
     return app

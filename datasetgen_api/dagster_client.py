@@ -108,9 +108,17 @@ MAX_ERROR_CHARS = 2000
 _EXCEPTION_PREFIX = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?(?:Failure): ")
 
 
-def failure_message(description: str | None, error: str | None) -> str:
+_MODULE_PATH = re.compile(r"^(?:[A-Za-z_]\w*\.)+(?=[A-Za-z_]\w*: )")
+_STEP_WRAPPER = "DagsterExecutionStepExecutionError"
+
+
+def failure_message(description: str | None, error: str | None,
+                    cause: str | None = None) -> str:
     """What a failed step reports: the Failure's description (datasetgen's own message), else
-    the exception text; PII-looking values masked, at most MAX_ERROR_CHARS characters."""
+    the exception text (the user code's exception when Dagster wrapped it, without its module
+    path); PII-looking values masked, at most MAX_ERROR_CHARS characters."""
+    if not description and cause and _STEP_WRAPPER in (error or "").split(":", 1)[0]:
+        error = _MODULE_PATH.sub("", cause.strip())
     text = (description or _EXCEPTION_PREFIX.sub("", (error or "").strip())
             or "the step failed")
     return (mask_pii(text) or "")[:MAX_ERROR_CHARS]
@@ -263,12 +271,13 @@ class DagsterClient:
         cursor: str | None = None
         for _ in range(max_pages):
             res = self._log_page(run_id, cursor, page, """... on ExecutionStepFailureEvent {
-              stepKey error { message } failureMetadata { description } }""")
+              stepKey error { message cause { message } } failureMetadata { description } }""")
             for e in res["events"]:
                 if e["__typename"] == "ExecutionStepFailureEvent" and e.get("stepKey"):
                     out[e["stepKey"]] = failure_message(
                         (e.get("failureMetadata") or {}).get("description"),
-                        (e.get("error") or {}).get("message"))
+                        (e.get("error") or {}).get("message"),
+                        ((e.get("error") or {}).get("cause") or {}).get("message"))
             cursor = res["cursor"]
             if not res["hasMore"]:
                 break

@@ -23,12 +23,12 @@ from datasetgen_assets.errors import PipelineError, PipelineValidationError
 from datasetgen_assets.pipeline.spec import (
     Pipeline,
     PipelineSpec,
+    YamlLoader,
     load_pipeline,
     parse_pipeline,
     pipeline_dirs,
     project_dir_for,
 )
-from datasetgen_assets.pipeline.spec import _Loader as YamlLoader
 from datasetgen_assets.steps.registry import REGISTRY, Columns, StepContext
 
 WORKSPACE_TAG = "workspace"

@@ -341,6 +341,11 @@ def test_failure_messages_are_the_failures_description_masked_and_capped():
         "p.yaml: step 'raw' (csv): file not found"
     assert failure_message(None, "KeyError: 'x'\n") == "KeyError: 'x'"
     assert failure_message(None, None) == "the step failed"
+    wrapped = ("dagster._core.errors.DagsterExecutionStepExecutionError: Error occurred while "
+               "executing op \"p__kept\":\n")
+    assert failure_message(None, wrapped, "pandas.errors.UndefinedVariableError: name 'b' is "
+                           "not defined\n") == "UndefinedVariableError: name 'b' is not defined"
+    assert failure_message(None, "KeyError: 'x'", "ValueError: other") == "KeyError: 'x'"
     masked = failure_message("row of ann@example.com, 555-12-3456 failed", None)
     assert "ann@" not in masked and "555-12" not in masked and masked.count("[masked]") == 2
     assert len(failure_message("x" * 5000, None)) == MAX_ERROR_CHARS

@@ -49,6 +49,7 @@ class FakeDagster:
         self.location_error: str | None = None
         self.refuse_terminate = False
         self.log_lines: dict[str, list[dict[str, Any]]] = {}
+        self.errors: dict[str, dict[str, str]] = {}  # run id -> {step key: failure message}
         self.clock = itertools.count(1)
 
     def _check(self) -> None:
@@ -63,6 +64,10 @@ class FakeDagster:
     def location_errors(self) -> list[str]:
         self._check()
         return [self.location_error] if self.location_error else []
+
+    def step_errors(self, run_id: str) -> dict[str, str]:
+        self._check()
+        return dict(self.errors.get(run_id, {}))
 
     def launch(self, job_name: str, tags: dict[str, str]) -> str:
         self._check()

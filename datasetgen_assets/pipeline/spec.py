@@ -177,16 +177,16 @@ def project_dir_for(path: Path) -> Path:
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when built in
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+class YamlLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     """YAML 1.2 booleans: only true/false. YAML 1.1 would read the key `on:` (join keys) and
     values like `no` or `off` as booleans."""
 
 
-_Loader.yaml_implicit_resolvers = {
+YamlLoader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_Loader.add_implicit_resolver(
+YamlLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
 
@@ -194,7 +194,7 @@ _Loader.add_implicit_resolver(
 def _yaml_with_lines(text: str, file: str) -> tuple[Any, dict[tuple[Any, ...], int]]:
     """Parse YAML, recording the 1-based line of every key and list item; duplicate keys
     are errors (PyYAML would silently keep the last one)."""
-    loader = _Loader(text)
+    loader = YamlLoader(text)
     try:
         root = loader.get_single_node()  # parsed once: lines from the nodes, data built from them
     except yaml.YAMLError as exc:
