@@ -19,7 +19,7 @@ export default function YamlPanel({ yaml }) {
         <button type="button" data-testid="copy-yaml" className="small" onClick={copy}>Copy</button>
         <span className="muted">{copied}</span>
       </h4>
-      <textarea data-testid="yaml" readOnly value={yaml} spellCheck={false} />
+      <textarea data-testid="yaml" readOnly value={yaml} spellCheck={false} wrap="off" />
     </section>
   );
 }

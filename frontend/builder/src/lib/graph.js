@@ -8,9 +8,11 @@ export function nextStepId(type, existingIds) {
   return `${type}_${n}`;
 }
 
-/** A React Flow edge meaning "target depends on source". */
+const ARROW = { type: 'arrowclosed', width: 16, height: 16, color: '#7b8794' };
+
+/** A React Flow edge meaning "target depends on source" (drawn with an arrow to the target). */
 export function makeEdge(source, target) {
-  return { id: `${source}->${target}`, source, target };
+  return { id: `${source}->${target}`, source, target, markerEnd: ARROW };
 }
 
 /** The ids a step depends on, in the order their edges were added. */
