@@ -91,7 +91,7 @@ export default function App() {
         setLoadError(`load ${name}: ${exc.message}`);
       }
     },
-    [call, resetRun, setNodes, setEdges, fitView],
+    [call, resetRun, setNodes, setEdges],
   );
 
   const startNew = useCallback(() => {
