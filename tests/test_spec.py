@@ -159,3 +159,20 @@ def test_custom_python_module_must_be_allowed():
 def test_missing_file_is_reported(tmp_path):
     with pytest.raises(PipelineValidationError, match="file not found"):
         load_pipeline(tmp_path / "nope.yaml")
+
+
+def test_a_bad_top_level_still_reports_the_steps_problems():
+    """An unnamed new pipeline (the builder's first state) still shows its steps' problems."""
+    msgs = problems("""
+        name: ''
+        schedule: nope
+        steps:
+          - {id: a, type: join, config: {}}
+          - {id: b, type: filter, depends_on: [b], config: {condition: "x > 1"}}
+    """)
+    assert any("field 'name'" in m for m in msgs) and any("'schedule'" in m for m in msgs)
+    assert any("step 'a'" in m and "at least 2 input" in m for m in msgs)
+    assert any("step 'b'" in m and "cycle" in m for m in msgs)
+    # a broken steps list is reported alone (nothing to check under it)
+    broken = problems("name: ''\nsteps: []\n")
+    assert len(broken) == 2 and "'name'" in broken[0] and "'steps'" in broken[1]

@@ -291,6 +291,20 @@ def with_llm_defaults(config: StepConfig, defaults: LLMDefaults | None) -> StepC
     return config.model_copy(update=update) if update else config
 
 
+def _without_bad_top_level(data: dict[str, Any], exc: ValidationError) -> PipelineSpec | None:
+    """The spec with its invalid top-level keys dropped (a stand-in name when the name is
+    wrong), so the steps can still be checked; None when the steps list itself is wrong."""
+    bad = {e["loc"][0] for e in exc.errors() if e["loc"]}
+    if not bad or "steps" in bad or any(not e["loc"] for e in exc.errors()):
+        return None
+    kept = {k: v for k, v in data.items() if k not in bad}
+    kept.setdefault("name", "pipeline")
+    try:
+        return PipelineSpec.model_validate(kept)
+    except ValidationError:
+        return None
+
+
 def load_pipeline(path: str | Path, *, check_columns: bool = True) -> Pipeline:
     """Load and validate one pipeline file; raises PipelineValidationError with all problems."""
     p = Path(path)
@@ -323,14 +337,15 @@ def parse_pipeline(
                 fix="start the file with 'name: my_pipeline' and a 'steps:' list",
             )
         ])
+    errors: list[PipelineError] = []
     try:
         spec = PipelineSpec.model_validate(data)
     except ValidationError as exc:
         errors = _pydantic_errors(exc, file, lines, (), None, _allowed_keys(PipelineSpec))
-        # also report step-level problems we can see without a valid top level
-        raise PipelineValidationError(errors) from None
-
-    errors: list[PipelineError] = []
+        stand_in = _without_bad_top_level(data, exc)
+        if stand_in is None:
+            raise PipelineValidationError(errors) from None
+        spec = stand_in  # go on to report the steps' problems too (the builder shows them)
     configs: dict[str, StepConfig] = {}
     ids = [s.id for s in spec.steps]
     for i, step in enumerate(spec.steps):
