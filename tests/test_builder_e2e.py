@@ -105,6 +105,8 @@ def without_ui(doc: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.timeout(300)
 def test_builder_build_validate_save_run(browser_tools: Path, stack: Stack,
                                          tmp_path: Path) -> None:
+    # a data_scientist: an analyst may not save (pipeline.create), and /validate checks
+    # columns only for callers who may save
     hdr = stack.headers("data_scientist")
     (stack.project / "words.csv").write_text("a\nx\ny\n")
     r = httpx.post(f"{stack.api}/api/v1/pipelines", json={"yaml": FAILING}, headers=hdr,
