@@ -2,7 +2,7 @@ import { memo, useContext } from 'react';
 import { Handle, Position } from '@xyflow/react';
 import { BuilderContext } from '../context.js';
 import { errorText } from '../lib/errors.js';
-import { failureHeadline } from '../lib/runEvents.js';
+import { failureHeadline, nodeStatus } from '../lib/runEvents.js';
 
 /** A step on the canvas: type, id, run status, validator errors, link to its Dagster asset. */
 function StepNode({ id, data, selected }) {
@@ -11,7 +11,7 @@ function StepNode({ id, data, selected }) {
   const color = (type && ctx.colors[type.kind]) || '#9e9e9e';
   const errors = ctx.errors[id] || [];
   const step = ctx.run.steps[id] || {};
-  const status = step.status || 'idle';
+  const status = nodeStatus(ctx.run, id);
   const assetUrl = `${ctx.dagsterUrl.replace(/\/$/, '')}/assets/${encodeURIComponent(ctx.pipeline)}/${encodeURIComponent(id)}`;
   const classes = ['step-node', `status-${status}`, selected ? 'selected' : '', errors.length ? 'has-errors' : '', type ? '' : 'unknown-type'];
   return (

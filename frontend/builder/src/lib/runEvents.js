@@ -50,9 +50,16 @@ export function reduceRunEvent(state, event, pipeline) {
   }
 }
 
-/** A node's status: idle unless the run reached it. */
+const STOPPED = new Set(['FAILURE', 'CANCELED']);
+
+/**
+ * A node's status: what the run reported for it; a step the run never reached is idle, or
+ * skipped once the run has failed or was canceled (Dagster reports nothing for those steps).
+ */
 export function nodeStatus(run, id) {
-  return run.steps[id]?.status || 'idle';
+  const status = run.steps[id]?.status;
+  if (status) return status;
+  return run.runId && run.done && STOPPED.has(run.status) ? 'skipped' : 'idle';
 }
 
 const CAUSE = /The above exception (?:was caused by|occurred during handling of) the following exception:/;

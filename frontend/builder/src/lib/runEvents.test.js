@@ -18,7 +18,10 @@ describe('reduceRunEvent', () => {
     expect(s.done).toBe(true);
     expect(nodeStatus(s, 'a')).toBe('success');
     expect(s.steps.f).toEqual({ status: 'failure', error: 'boom' });
-    expect(nodeStatus(s, 'w')).toBe('idle');
+    expect(nodeStatus(s, 'w')).toBe('skipped'); // never reached by a failed run
+    const ok = run([{ type: 'pipeline.completed', run_id: 'r1', status: 'SUCCESS' }]);
+    expect(nodeStatus(ok, 'w')).toBe('idle');
+    expect(nodeStatus(run([]), 'w')).toBe('idle'); // still running: not reached yet
   });
   it('marks queued and running steps and moves the run past QUEUED', () => {
     const s = run([{ type: 'pipeline.progress', run_id: 'r1', step_id: 'a', step_status: 'QUEUED' }]);
