@@ -20,6 +20,8 @@ from typing import Any
 from datasetgen_api.store import Store, get_store
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# POST routes that change nothing (the builder validates after every edit): not audited
+READ_ONLY_POSTS = frozenset({"/api/v1/pipelines/validate"})
 _MAX_TEXT = 300
 # values that look like an email, phone number or card number never enter a record
 _ID = re.compile(r"[0-9a-fA-F]{8}(-?[0-9a-fA-F]{4,12}){1,4}|[0-9a-fA-F]{32,64}")
@@ -68,15 +70,17 @@ def add_details(request: Any, **details: Any) -> None:
 
 
 class AuditMiddleware:
-    """ASGI middleware: one audit record per mutating HTTP call (POST/PUT/PATCH/DELETE), with
-    the caller, route, status and the ids/counts the route added via `add_details`. Query
-    values and bodies are never recorded (only the query's parameter names)."""
+    """ASGI middleware: one audit record per mutating HTTP call (POST/PUT/PATCH/DELETE, but not
+    READ_ONLY_POSTS), with the caller, route, status and the ids/counts the route added via
+    `add_details`. Query values and bodies are never recorded (only the query's parameter
+    names)."""
 
     def __init__(self, app: Any):
         self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] not in MUTATING:
+        if scope["type"] != "http" or scope["method"] not in MUTATING \
+                or scope.get("path") in READ_ONLY_POSTS:
             await self.app(scope, receive, send)
             return
         state: dict[str, Any] = {"status": 500}

@@ -474,3 +474,15 @@ def test_real_run_failure_reaches_the_websocket_with_step_ids(stack, monkeypatch
     assert any(e["step_id"] == "raw" and e["step_status"] == "SUCCESS" for e in progress)
 
 
+
+
+def test_validating_is_not_audited_but_saving_is(client):
+    """The builder validates after every edit: those calls change nothing and stay out of the
+    audit log, while the save is recorded."""
+    for _ in range(3):
+        assert check(client, TINY)["valid"]
+    assert create(client).status_code == 201
+    r = client.get("/api/v1/audit", headers=auth("admin", "ops"))
+    routes = [i["details"].get("route") for i in r.json()["items"]]
+    assert "/api/v1/pipelines/validate" not in routes
+    assert routes.count("/api/v1/pipelines") == 1
