@@ -5,8 +5,11 @@ Run it with `datasetgen api` or `uvicorn --factory datasetgen_api.app:create_app
 
 from __future__ import annotations
 
+import gc
 import importlib
 import pkgutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
@@ -34,10 +37,29 @@ def router_modules() -> list[str]:
                   if not m.name.startswith("_"))
 
 
+def warm_up() -> None:
+    """Import the step registry and the validator once, then keep the start-up objects out of
+    the garbage collector's full passes (`gc.freeze`): scanning them took ~200 ms on every
+    ninth or so validate call of the builder."""
+    from datasetgen_assets.pipeline import spec  # noqa: F401
+    from datasetgen_assets.steps.registry import load_all
+
+    load_all()
+    if gc.get_freeze_count() == 0:  # once per process
+        gc.collect()
+        gc.freeze()
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    warm_up()
+    yield
+
+
 def create_app() -> FastAPI:
     """The API; refuses to start without a usable $DATASETGEN_JWT_SECRET."""
     _secret()
-    app = FastAPI(title="DatasetGen API", version="1.0.0",
+    app = FastAPI(title="DatasetGen API", version="1.0.0", lifespan=_lifespan,
                   openapi_url=f"{API_PREFIX}/openapi.json",
                   description="Datasets, pipelines (run through Dagster) and monitoring. "
                               "Bearer JWT auth; every route names the permission it needs.")
