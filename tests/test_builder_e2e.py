@@ -131,6 +131,7 @@ def test_builder_build_validate_save_run(browser_tools: Path, stack: Stack,
     saved_text = (stack.store / f"{NAME}.yaml").read_text()
     saved = yaml.safe_load(saved_text)
     assert without_ui(saved) == without_ui(yaml.safe_load(EXPECTED.read_text()))
+    assert saved == yaml.safe_load(EXPECTED.read_text())  # the layout too
     for step in saved["steps"]:
         ui, drop = step["ui"], result["drops"][step["id"]]
         assert set(ui) == {"x", "y"} and all(type(v) is int for v in ui.values()), ui
