@@ -37,8 +37,8 @@ def main() -> int:
         f"  Dagster history: {home}\n"
         f"  landing zone:    {root / 'landing'} (drop CSVs into uploads/orders/ while "
         "`make ui` runs: the upload sensor starts a run for each)\n"
-        "Open the UI with `make ui` (runs `dagster dev`), then browse http://127.0.0.1:3000"
-        , markup=False)
+        "Open the UI with `make ui`: the Dagster UI at http://127.0.0.1:3000, and the API with "
+        "the visual pipeline builder (it prints the link with a token)", markup=False)
     return 1 if failures else 0
 
 
