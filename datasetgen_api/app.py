@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 
-from datasetgen_api import routes
+from datasetgen_api import log_redaction, routes
 from datasetgen_api.audit import AuditMiddleware
 from datasetgen_api.security import _secret
 
@@ -59,6 +59,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app() -> FastAPI:
     """The API; refuses to start without a usable $DATASETGEN_JWT_SECRET."""
     _secret()
+    log_redaction.install()  # uvicorn logs WebSocket paths with their ?token=
     app = FastAPI(title="DatasetGen API", version="1.0.0", lifespan=_lifespan,
                   openapi_url=f"{API_PREFIX}/openapi.json",
                   description="Datasets, pipelines (run through Dagster) and monitoring. "

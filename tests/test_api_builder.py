@@ -499,3 +499,24 @@ def test_api_start_loads_the_registry_and_freezes_start_up_objects(env):
     with TestClient(create_app()):
         assert gc.get_freeze_count() > 0
         assert {"csv", "filter", "join", "write"} <= set(REGISTRY)
+
+
+def test_tokens_in_query_strings_never_reach_the_server_log(env, caplog):
+    """uvicorn logs WebSocket paths with their query (`/api/v1/events?token=...`)."""
+    import logging
+
+    from datasetgen_api.app import create_app
+    from datasetgen_api.log_redaction import redact
+
+    create_app()
+    secret = token("analyst")
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("uvicorn.error").info(
+            '%s - "WebSocket %s" [accepted]', ("127.0.0.1", 5),
+            f"/api/v1/events?token={secret}&pipeline=shop")
+        logging.getLogger("uvicorn.access").info(
+            '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "GET",
+            f"/builder?pipeline=x&access_token={secret}", "1.1", 200)
+    assert secret not in caplog.text
+    assert "token=***&pipeline=shop" in caplog.text and "access_token=***" in caplog.text
+    assert redact("/x?tokens=1&mytoken=2") == "/x?tokens=1&mytoken=2"  # other names kept

@@ -54,8 +54,13 @@ export async function api(path, { method = 'GET', body, token } = {}) {
 }
 
 /** The WebSocket URL of the events stream (ws/wss from the page's location). */
-export function eventsUrl(token, pipeline) {
+export function eventsUrl(pipeline) {
   const proto = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const q = new URLSearchParams({ token, pipeline });
+  const q = new URLSearchParams({ pipeline });
   return `${proto}//${window.location.host}/api/v1/events?${q}`;
+}
+
+/** The events socket's first message: the token (never in the URL, which servers log). */
+export function authMessage(token) {
+  return JSON.stringify({ token });
 }

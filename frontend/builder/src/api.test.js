@@ -1,6 +1,6 @@
 // @vitest-environment jsdom
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ApiError, api, eventsUrl, takeToken } from './api.js';
+import { ApiError, api, authMessage, eventsUrl, takeToken } from './api.js';
 
 afterEach(() => {
   sessionStorage.clear();
@@ -35,6 +35,7 @@ describe('api', () => {
     expect(JSON.parse(init.body)).toEqual({ yaml: 'x' });
   });
   it('builds the events URL from the page location', () => {
-    expect(eventsUrl('t', 'shop')).toBe(`ws://${window.location.host}/api/v1/events?token=t&pipeline=shop`);
+    expect(eventsUrl('shop')).toBe(`ws://${window.location.host}/api/v1/events?pipeline=shop`);
+    expect(JSON.parse(authMessage('t'))).toEqual({ token: 't' });
   });
 });

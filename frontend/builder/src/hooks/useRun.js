@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { api, eventsUrl } from '../api.js';
+import { api, authMessage, eventsUrl } from '../api.js';
 import { initialRun, reduceRunEvent } from '../lib/runEvents.js';
 
 /**
@@ -40,8 +40,9 @@ export function useRun(token, onUnauthorized) {
 
   const follow = useCallback(
     (pipeline, runId, retries) => {
-      const socket = new WebSocket(eventsUrl(token, pipeline));
+      const socket = new WebSocket(eventsUrl(pipeline));
       live.current.socket = socket;
+      socket.onopen = () => socket.send(authMessage(token));
       socket.onmessage = (msg) => {
         let event;
         try {
