@@ -13,7 +13,7 @@ import { useRun } from './hooks/useRun.js';
 import { useValidation } from './hooks/useValidation.js';
 import { errorsByStep, errorsFromDetail, validityText } from './lib/errors.js';
 import { canConnect, dependsOn, makeEdge, nextStepId, renameProblem, renameStep } from './lib/graph.js';
-import { emptyMeta, pipelineToYaml, stepNode, yamlToGraph } from './lib/pipelineYaml.js';
+import { emptyMeta, pipelineToYaml, rebaseNodes, stepNode, yamlToGraph } from './lib/pipelineYaml.js';
 
 const NO_STATUS = { ok: true, text: '' };
 
@@ -29,6 +29,7 @@ export default function App() {
   const [edges, setEdges, onEdgesChange] = useEdgesState([]);
   const [selectedId, setSelectedId] = useState(null);
   const [saved, setSaved] = useState(null); // {name, yaml, writable}
+  const [base, setBase] = useState(null); // the loaded/saved file's text, edited in place
   const [saveStatus, setSaveStatus] = useState(NO_STATUS);
   const [loadError, setLoadError] = useState('');
   const { screenToFlowPosition, fitView } = useReactFlow();
@@ -58,7 +59,7 @@ export default function App() {
     [token, unauthorized],
   );
 
-  const yaml = useMemo(() => pipelineToYaml(meta, nodes, edges), [meta, nodes, edges]);
+  const yaml = useMemo(() => pipelineToYaml(meta, nodes, edges, base), [meta, nodes, edges, base]);
   const existing = saved && saved.name === meta.name ? saved.name : null;
   const [validation, setValidation] = useValidation(yaml, existing, token, unauthorized);
   const { run, error: runError, start: startRun, reset: resetRun } = useRun(token, unauthorized);
@@ -84,7 +85,8 @@ export default function App() {
         setNodes(g.nodes);
         setEdges(g.edges);
         setSelectedId(null);
-        setSaved({ name: res.name, yaml: pipelineToYaml(g.meta, g.nodes, g.edges), writable: res.writable !== false });
+        setBase(res.yaml);
+        setSaved({ name: res.name, yaml: pipelineToYaml(g.meta, g.nodes, g.edges, res.yaml), writable: res.writable !== false });
         setSaveStatus(NO_STATUS);
         setFitPending(true);
       } catch (exc) {
@@ -100,6 +102,7 @@ export default function App() {
     setNodes([]);
     setEdges([]);
     setSelectedId(null);
+    setBase(null);
     setSaved(null);
     setSaveStatus(NO_STATUS);
   }, [resetRun, setNodes, setEdges]);
@@ -166,8 +169,12 @@ export default function App() {
         : await call('/api/v1/pipelines', { method: 'POST', body: { yaml } });
       // the server may add keys (e.g. the workspace tag): adopt its file so nothing looks unsaved
       const kept = res.yaml ? yamlToGraph(res.yaml).meta : meta;
+      const file = res.yaml || yaml; // the saved file is the base of the next edits
+      const rebased = rebaseNodes(nodes);
       setMeta(kept);
-      setSaved({ name: res.name || meta.name, yaml: pipelineToYaml(kept, nodes, edges), writable: res.writable !== false });
+      setNodes(rebased);
+      setBase(file);
+      setSaved({ name: res.name || meta.name, yaml: pipelineToYaml(kept, rebased, edges, file), writable: res.writable !== false });
       setSaveStatus({ ok: true, text: 'saved' });
       refreshPipelines();
     } catch (exc) {
