@@ -176,3 +176,23 @@ def test_a_bad_top_level_still_reports_the_steps_problems():
     # a broken steps list is reported alone (nothing to check under it)
     broken = problems("name: ''\nsteps: []\n")
     assert len(broken) == 2 and "'name'" in broken[0] and "'steps'" in broken[1]
+
+
+def test_alias_bombs_are_refused_quickly():
+    import time
+
+    bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9))
+    started = time.perf_counter()
+    msgs = problems(bomb + "name: p\nsteps:\n  - {id: s, type: csv, config: {columns: *a8}}\n")
+    assert len(msgs) == 1 and "expands to more than" in msgs[0]
+    assert time.perf_counter() - started < 20  # unbounded, 10^9 values: hours
+
+
+def test_odd_scalars_are_located_errors_or_strings_never_crashes():
+    p = parse_pipeline("name: p\nsteps:\n  - {id: s, type: csv, config: {path: x.csv, "
+                       "delimiter: =}}\n", file="p.yaml", check_columns=False)
+    assert p.configs["s"].delimiter == "="  # not PyYAML's "value" tag
+    [msg] = problems("name: p\nsteps:\n  - {id: s, type: csv, config: {path: x.csv, "
+                     "columns: [2024-01-01]}}\n")
+    assert "p.yaml:3:" in msg and "config.columns.0" in msg

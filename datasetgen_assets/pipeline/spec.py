@@ -182,10 +182,13 @@ class YamlLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     values like `no` or `off` as booleans."""
 
 
+# no YAML 1.1 bools, and no `=` "value" tag (a lone `=`, e.g. a delimiter, is a string)
+_DROPPED = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:value"}
 YamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _DROPPED]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+MAX_YAML_NODES = 200_000  # aliases can make a small file expand without bound
 YamlLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
@@ -211,8 +214,15 @@ def _yaml_with_lines(text: str, file: str) -> tuple[Any, dict[tuple[Any, ...], i
         ]) from None
     lines: dict[tuple[Any, ...], int] = {}
     errors: list[PipelineError] = []
+    visits = [0]
 
     def walk(node: yaml.Node, path: tuple[Any, ...]) -> None:
+        visits[0] += 1
+        if visits[0] > MAX_YAML_NODES:
+            raise PipelineValidationError([PipelineError(
+                f"the YAML expands to more than {MAX_YAML_NODES:,} values (through aliases)",
+                file=file, line=node.start_mark.line + 1,
+                fix="write the values out instead of repeating anchors (&name / *name)")])
         lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
             seen: set[str] = set()
@@ -236,6 +246,12 @@ def _yaml_with_lines(text: str, file: str) -> tuple[Any, dict[tuple[Any, ...], i
         raise PipelineValidationError(errors)
     try:
         data = loader.construct_document(root) if root is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise PipelineValidationError([PipelineError(
+            f"invalid YAML value: {getattr(exc, 'problem', None) or exc}", file=file,
+            line=mark.line + 1 if mark is not None else None,
+            fix="quote the value")]) from None
     finally:
         loader.dispose()
     return data, lines
@@ -377,7 +393,7 @@ def parse_pipeline(
                     line=_line(lines, (*at, "depends_on")), step=step.id, field="depends_on",
                     fix=f"use one of: {', '.join(i for i in ids if i != step.id)}",
                 ))
-        if "{upload}" in json.dumps(step.config) and spec.upload is None:
+        if "{upload}" in json.dumps(step.config, default=str) and spec.upload is None:
             errors.append(PipelineError(
                 "'{upload}' names the uploaded file, but the pipeline has no upload trigger",
                 file=file, line=_line(lines, (*at, "config")), step=step.id, field="config",
