@@ -28,6 +28,8 @@ from datasetgen_assets.pipeline.spec import (
     parse_pipeline,
     pipeline_dirs,
     project_dir_for,
+    without_bad_top_level,
+    yaml_with_lines,
 )
 from datasetgen_assets.steps.registry import REGISTRY, Columns, StepContext
 
@@ -120,9 +122,26 @@ def with_workspace(text: str, workspace: str) -> tuple[str, str | None]:
 def validate(text: str, target: Path, replacing: Pipeline | None = None) -> Pipeline:
     """The pipeline of `text` as if saved at `target`; PipelineValidationError with every
     located problem, including a name used by another pipeline file."""
-    pipeline = parse_pipeline(text, file=target.name, base_dir=project_dir_for(target))
+    base = project_dir_for(target)
+    pipeline = parse_pipeline(text, file=target.name, base_dir=base, read_root=base)
+    _check_as_loaded(text, target, base)
     validate_name(pipeline.name, target, replacing)
     return pipeline
+
+
+def _check_as_loaded(text: str, target: Path, base: Path) -> None:
+    """The code location reads every file a source names; the API's checks read only files in
+    the project (outside hidden folders), so their messages never show other files' headers.
+    What only the full check finds is reported by place, without the message."""
+    try:
+        parse_pipeline(text, file=target.name, base_dir=base)
+    except PipelineValidationError as exc:
+        raise PipelineValidationError([PipelineError(
+            "a column named here is not in the input, whose columns come from a file outside "
+            "the project folder or in a hidden folder (not shown here)", file=e.file,
+            line=e.line, step=e.step, field=e.field,
+            fix="use the file's real column names, or keep the data inside the project folder")
+            for e in exc.errors]) from None
 
 
 def validate_name(name: str, target: Path, replacing: Pipeline | None = None) -> None:
@@ -170,9 +189,15 @@ def _partial(text: str, base_dir: Path,
     being filled in); nothing when the file or its step list does not parse, no order when the
     graph has a cycle."""
     try:
-        spec = PipelineSpec.model_validate(yaml.load(text, Loader=YamlLoader))
-    except (yaml.YAMLError, ValidationError):
+        data, _ = yaml_with_lines(text, "<pipeline>")
+        spec = PipelineSpec.model_validate(data)
+    except PipelineValidationError:
         return {}, []
+    except ValidationError as exc:  # e.g. no name yet: the steps still get their columns
+        stand_in = without_bad_top_level(data, exc) if isinstance(data, dict) else None
+        if stand_in is None:
+            return {}, []
+        spec = stand_in
     ids = [s.id for s in spec.steps]
     columns: dict[str, Columns] = dict.fromkeys(ids)
     try:
@@ -192,7 +217,8 @@ def _partial(text: str, base_dir: Path,
             config = st.config_model.model_validate(step.config)
             columns[step_id] = st.infer_columns(
                 config, [columns[d] for d in step.depends_on],
-                StepContext(pipeline=spec.name, step_id=step_id, base_dir=base_dir))
+                StepContext(pipeline=spec.name, step_id=step_id, base_dir=base_dir,
+                            read_root=base_dir))
         except Exception:  # a hint only: the errors say what is wrong
             columns[step_id] = None
     return columns, order

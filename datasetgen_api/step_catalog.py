@@ -69,10 +69,16 @@ def item(step_type: StepType, secrets: set[str] | None = None) -> dict[str, Any]
 
 
 def dagster_ui_url() -> str:
-    """Where the Dagster UI is, for the builder's asset links."""
+    """Where the Dagster UI is, for the builder's asset links (without any user:password@ of
+    the URL the API itself uses)."""
+    from urllib.parse import urlsplit, urlunsplit
+
     url = (os.environ.get("DATASETGEN_DAGSTER_UI_URL") or os.environ.get("DATASETGEN_DAGSTER_URL")
            or DEFAULT_URL)
-    return url.rstrip("/")
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        parts = parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else ""))
+    return urlunsplit(parts).rstrip("/")
 
 
 def catalog() -> dict[str, Any]:

@@ -147,6 +147,10 @@ def test_labels_and_the_dagster_ui_url_setting(client, monkeypatch):
     assert dagster_ui_url() == "https://dagster.example.org"
     monkeypatch.delenv("DATASETGEN_DAGSTER_UI_URL")
     assert dagster_ui_url() == "http://127.0.0.1:9"
+    # the API's own URL may carry a proxy's credentials: never handed to the page
+    monkeypatch.setenv("DATASETGEN_DAGSTER_URL", "https://bot:s3cret@dagster.internal:8443/")
+    assert dagster_ui_url() == "https://dagster.internal:8443"
+    monkeypatch.setenv("DATASETGEN_DAGSTER_URL", "http://127.0.0.1:9")
     monkeypatch.delenv("DATASETGEN_DAGSTER_URL")
     assert dagster_ui_url() == "http://127.0.0.1:3000"
 
@@ -221,16 +225,39 @@ def test_validate_finds_unknown_columns_when_the_upstream_schema_is_known(client
     assert check(client, CSV_FILTER.format(name="cols", cond="zz > 1"), role="viewer")["valid"]
 
 
-def test_a_viewer_cannot_read_file_headers_through_validate(client, tmp_path):
-    secret = tmp_path / "secret.csv"
-    secret.write_text("TOPSECRET_VALUE,other\n1,2\n")
-    text = f"name: peek\nsteps:\n  - {{id: raw, type: csv, config: {{path: '{secret}'}}}}\n" \
-           "  - {id: f, type: filter, depends_on: raw, config: {condition: 'nope > 1'}}\n"
+def test_validate_reads_headers_only_for_savers_inside_the_project(client, env, tmp_path):
+    """Column checks show a file's first line: viewers and analysts get none; savers only of
+    files inside the project and outside its hidden folders (not `.datasetgen/`, `.env`,
+    `../`, absolute paths elsewhere)."""
+    project = env["project"]
+    (project / "data").mkdir()
+    (project / "data" / "open.csv").write_text("TOPSECRET_VALUE,other\n1,2\n")
+    (project / ".datasetgen").mkdir()
+    (project / ".datasetgen" / "jwt_secret").write_text("HIDDENSECRET\n")
+    (tmp_path / "outside.csv").write_text("OUTSIDESECRET,x\n1,2\n")
+
+    def peek(path: str) -> str:
+        return (f"name: peek\nsteps:\n  - {{id: raw, type: csv, config: {{path: '{path}'}}}}\n"
+                "  - {id: f, type: filter, depends_on: raw, config: {condition: 'nope > 1'}}\n")
+
     for role in ("viewer", "analyst"):
-        r = client.post(VALIDATE, json={"yaml": text}, headers=auth(role))
+        r = client.post(VALIDATE, json={"yaml": peek("data/open.csv")}, headers=auth(role))
         assert r.status_code == 200 and "TOPSECRET" not in r.text
-    assert "TOPSECRET" in client.post(VALIDATE, json={"yaml": text},
-                                      headers=auth("data_scientist")).text
+    seen = client.post(VALIDATE, json={"yaml": peek("data/open.csv")},
+                       headers=auth("data_scientist")).json()
+    assert seen["columns"]["raw"] == ["TOPSECRET_VALUE", "other"]
+    for path, secret in ((".datasetgen/jwt_secret", "HIDDENSECRET"),
+                         (str(tmp_path / "outside.csv"), "OUTSIDESECRET"),
+                         ("../outside.csv", "OUTSIDESECRET")):
+        for name in ("validate", "create"):
+            r = (client.post(VALIDATE, json={"yaml": peek(path)}, headers=auth("data_scientist"))
+                 if name == "validate" else create(client, peek(path)))
+            assert secret not in r.text, (path, name)
+            # refused like the code location would, by place, without the header
+            assert r.status_code == (200 if name == "validate" else 422), r.text
+            assert "outside the project folder" in r.text and "config.condition" in r.text
+        assert client.post(VALIDATE, json={"yaml": peek(path)},
+                           headers=auth("data_scientist")).json()["columns"]["raw"] is None
 
 
 def test_validate_checks_the_name_like_create_unless_editing_that_pipeline(client):

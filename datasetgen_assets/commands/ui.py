@@ -15,15 +15,20 @@ import click
 
 from datasetgen_assets.cli import err, main
 
-SECRET_FILE = Path(".datasetgen") / "jwt_secret"
+
+def secret_file() -> Path:
+    """Where the local secret lives: the user's config folder, outside every project (pipeline
+    paths resolve inside the project; the secret must not be a file they can name)."""
+    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config) / "datasetgen" / "jwt_secret"
 
 
-def local_secret(project: Path) -> str:
-    """$DATASETGEN_JWT_SECRET, else this project's own random secret, made once (mode 0600)
-    in .datasetgen/jwt_secret so tokens stay valid across restarts."""
+def local_secret() -> str:
+    """$DATASETGEN_JWT_SECRET, else this user's own random secret, made once (mode 0600) in
+    the config folder so tokens stay valid across restarts."""
     if os.environ.get("DATASETGEN_JWT_SECRET"):
         return os.environ["DATASETGEN_JWT_SECRET"]
-    path = project / SECRET_FILE
+    path = secret_file()
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -59,10 +64,11 @@ def ui(dagster_port: int, api_port: int, workspace: str) -> None:
     project = Path(os.environ.get("DATASETGEN_PROJECT_DIR") or Path.cwd()).resolve()
     ensure_dagster_home(project)
     dagster_url = f"http://127.0.0.1:{dagster_port}"
+    secret = local_secret()
     env = {**os.environ, "DATASETGEN_PROJECT_DIR": str(project),
-           "DATASETGEN_JWT_SECRET": local_secret(project),
            "DATASETGEN_DAGSTER_URL": os.environ.get("DATASETGEN_DAGSTER_URL", dagster_url)}
-    os.environ["DATASETGEN_JWT_SECRET"] = env["DATASETGEN_JWT_SECRET"]
+    env.pop("DATASETGEN_JWT_SECRET", None)  # Dagster and the runs do not need it
+    os.environ["DATASETGEN_JWT_SECRET"] = secret
     token = issue_token(os.environ.get("USER") or "local", ("data_scientist",), workspace, 3600)
     bindir = Path(sys.executable).parent
     procs = [
@@ -71,7 +77,8 @@ def ui(dagster_port: int, api_port: int, workspace: str) -> None:
                          cwd=project, env=env, start_new_session=True),
         subprocess.Popen([str(bindir / "datasetgen"), "api", "--port", str(api_port),
                           "--log-level", "warning"],
-                         cwd=project, env=env, start_new_session=True),
+                         cwd=project, env={**env, "DATASETGEN_JWT_SECRET": secret},
+                         start_new_session=True),
     ]
     api = f"http://127.0.0.1:{api_port}"
     err.print(f"Dagster UI      {dagster_url}\n"

@@ -142,6 +142,7 @@ class Pipeline:
     order: list[str]  # topological
     columns: dict[str, Columns] = field(default_factory=dict)
     lines: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    read_root: Path | None = None  # see StepContext.read_root
 
     @property
     def name(self) -> str:
@@ -155,7 +156,8 @@ class Pipeline:
 
     def context(self, step_id: str, partition_key: str | None = None) -> StepContext:
         return StepContext(
-            pipeline=self.name, step_id=step_id, base_dir=self.base_dir, partition_key=partition_key
+            pipeline=self.name, step_id=step_id, base_dir=self.base_dir,
+            partition_key=partition_key, read_root=self.read_root,
         )
 
 
@@ -194,7 +196,7 @@ YamlLoader.add_implicit_resolver(
 )
 
 
-def _yaml_with_lines(text: str, file: str) -> tuple[Any, dict[tuple[Any, ...], int]]:
+def yaml_with_lines(text: str, file: str) -> tuple[Any, dict[tuple[Any, ...], int]]:
     """Parse YAML, recording the 1-based line of every key and list item; duplicate keys
     are errors (PyYAML would silently keep the last one)."""
     loader = YamlLoader(text)
@@ -307,7 +309,7 @@ def with_llm_defaults(config: StepConfig, defaults: LLMDefaults | None) -> StepC
     return config.model_copy(update=update) if update else config
 
 
-def _without_bad_top_level(data: dict[str, Any], exc: ValidationError) -> PipelineSpec | None:
+def without_bad_top_level(data: dict[str, Any], exc: ValidationError) -> PipelineSpec | None:
     """The spec with its invalid top-level keys dropped (a stand-in name when the name is
     wrong), so the steps can still be checked; None when the steps list itself is wrong."""
     bad = {e["loc"][0] for e in exc.errors() if e["loc"]}
@@ -341,11 +343,13 @@ def load_pipeline(path: str | Path, *, check_columns: bool = True) -> Pipeline:
 
 
 def parse_pipeline(
-    text: str, *, file: str = "<pipeline>", base_dir: Path | None = None, check_columns: bool = True
+    text: str, *, file: str = "<pipeline>", base_dir: Path | None = None,
+    check_columns: bool = True, read_root: Path | None = None,
 ) -> Pipeline:
-    """Validate pipeline YAML text (see `load_pipeline`)."""
+    """Validate pipeline YAML text (see `load_pipeline`). With `read_root`, the column checks
+    read only files inside it, outside its hidden folders (for callers of the API)."""
     load_all()
-    data, lines = _yaml_with_lines(text, file)
+    data, lines = yaml_with_lines(text, file)
     if not isinstance(data, dict):
         raise PipelineValidationError([
             PipelineError(
@@ -358,7 +362,7 @@ def parse_pipeline(
         spec = PipelineSpec.model_validate(data)
     except ValidationError as exc:
         errors = _pydantic_errors(exc, file, lines, (), None, _allowed_keys(PipelineSpec))
-        stand_in = _without_bad_top_level(data, exc)
+        stand_in = without_bad_top_level(data, exc)
         if stand_in is None:
             raise PipelineValidationError(errors) from None
         spec = stand_in  # go on to report the steps' problems too (the builder shows them)
@@ -428,7 +432,7 @@ def parse_pipeline(
 
     base = base_dir or Path.cwd()
     pipeline = Pipeline(spec=spec, file=file, base_dir=base, configs=configs, order=order,
-                        lines=lines)
+                        lines=lines, read_root=read_root)
     if check_columns:
         errors.extend(infer_columns(pipeline))
     if errors:

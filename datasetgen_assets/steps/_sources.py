@@ -133,7 +133,7 @@ def local_file(config: FileSourceConfig, ctx: StepContext) -> str | None:
     if "{upload}" in config.path and ctx.upload_url is None:
         return None
     path = ctx.resolve(config.path)
-    if "://" in path or glob.has_magic(path):
+    if "://" in path or glob.has_magic(path) or not ctx.may_read(path):
         return None
     return path if os.path.isfile(path) and os.path.getsize(path) > 0 else None
 

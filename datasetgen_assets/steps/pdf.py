@@ -227,7 +227,7 @@ def _local_files(config: PdfConfig, ctx: StepContext) -> list[str] | None:
     if not path or "://" in path:
         return None
     found = sorted(glob.glob(path, recursive=True)) if glob.has_magic(path) else [path]
-    found = [p for p in found if os.path.isfile(p) and os.path.getsize(p) > 0]
+    found = [p for p in found if os.path.isfile(p) and os.path.getsize(p) > 0 and ctx.may_read(p)]
     return found or None
 
 

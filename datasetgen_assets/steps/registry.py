@@ -58,6 +58,18 @@ class StepContext:
     upload_url: str | None = None  # the uploaded file of this run's partition (upload trigger)
     llm: Any = None  # the LLM client, set for step types with uses_llm=True
     previous: pd.DataFrame | None = None  # this asset's previous materialization, if asked for
+    # planning (not running) for a caller who must not read arbitrary files: header reads stay
+    # inside this folder and out of its hidden folders (None: no limit)
+    read_root: Path | None = None
+
+    def may_read(self, path: str) -> bool:
+        """Whether planning hooks may open `path` (see read_root)."""
+        if self.read_root is None:
+            return True
+        root, target = self.read_root.resolve(), Path(path).resolve()
+        if not target.is_relative_to(root):
+            return False
+        return not any(part.startswith(".") for part in target.relative_to(root).parts)
 
     def resolve(self, path: str) -> str:
         """Absolute local path, or the URL unchanged (s3://, http://); `{upload}` is the file

@@ -216,6 +216,8 @@ def _markdown(report: dict[str, Any]) -> str:
 
 
 def _infer(config: SyntheticConfig, inputs: list[Columns], ctx: StepContext) -> Columns:
+    if isinstance(config.schema_, str) and not ctx.may_read(ctx.resolve(config.schema_)):
+        return None
     try:
         schema = schema_from(config, ctx)
         return list(_table(schema, config).fields)

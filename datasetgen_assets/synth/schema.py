@@ -335,7 +335,7 @@ def load_schema(source: str | Path | dict[str, Any], *, file: str | None = None)
 def parse_text(text: str, file: str, json_file: bool = False
                ) -> tuple[Any, dict[tuple[Any, ...], int]]:
     """YAML (or JSON) text -> data and the line of every key."""
-    from datasetgen_assets.pipeline.spec import _yaml_with_lines
+    from datasetgen_assets.pipeline.spec import yaml_with_lines
 
     if json_file:
         try:
@@ -344,7 +344,7 @@ def parse_text(text: str, file: str, json_file: bool = False
             raise PipelineValidationError([PipelineError(
                 f"invalid JSON: {exc.msg} (column {exc.colno})", file=file, line=exc.lineno,
                 fix="check commas, quotes and brackets around this line")]) from None
-    return _yaml_with_lines(text, file)
+    return yaml_with_lines(text, file)
 
 
 
