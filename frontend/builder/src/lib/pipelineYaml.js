@@ -5,6 +5,22 @@ import { layeredLayout } from './layout.js';
 
 const OWN_KEYS = new Set(['name', 'description', 'steps']);
 
+// The server reads pipelines with PyYAML: YAML 1.1 scalars (dates, 1_000, 12:30, 0b101 are not
+// strings there, 1e-7 is not a number) but only true/false as booleans. Written text follows
+// those rules: such strings are quoted, exponent floats get a dot.
+const BOOL = 'tag:yaml.org,2002:bool';
+const FLOAT = 'tag:yaml.org,2002:float';
+const CORE_BOOL = new YAML.Schema({ schema: 'core' }).tags.filter((t) => t.tag === BOOL);
+const withDot = (text) => (/^[-+]?\d+e/i.test(text) ? text.replace(/e/i, '.0e') : text);
+export const YAML_OPTIONS = {
+  version: '1.1',
+  customTags: (tags) => [
+    ...tags.filter((t) => t.tag !== BOOL).map((t) => (t.tag === FLOAT && t.stringify
+      ? { ...t, stringify: (...args) => withDot(t.stringify(...args)) } : t)),
+    ...CORE_BOOL,
+  ],
+};
+
 /** A new, empty pipeline's top-level fields. */
 export function emptyMeta() {
   return { name: '', description: '', extra: {} };
@@ -53,7 +69,7 @@ export function pipelineToYaml(meta, nodes, edges, base = null) {
     }
     if (edited != null) return edited;
   }
-  const doc = new YAML.Document(pipelineObject(meta, nodes, edges));
+  const doc = new YAML.Document(pipelineObject(meta, nodes, edges), YAML_OPTIONS);
   flowStepKeys(doc.get('steps'));
   return doc.toString({ lineWidth: 100 });
 }
@@ -178,7 +194,7 @@ function pairEnd(sp, pair) {
 
 /** Render a value alone on one line (null when it needs more): in a flow collection or not. */
 function inlineText(value, inFlow, padded) {
-  const doc = new YAML.Document(inFlow ? [value] : { k: value });
+  const doc = new YAML.Document(inFlow ? [value] : { k: value }, YAML_OPTIONS);
   if (inFlow) doc.contents.flow = true;
   let text = doc.toString({ lineWidth: 0, flowCollectionPadding: padded }).replace(/\n$/, '');
   if (text.includes('\n')) return null;
@@ -200,7 +216,7 @@ function styled(doc, value, old) {
 
 /** `key: value` as block lines (the first without indent, the others indented by `indent`). */
 function pairText(doc, key, valueNode, indent) {
-  const out = new YAML.Document({});
+  const out = new YAML.Document({}, YAML_OPTIONS);
   out.contents.items.push(out.createPair(key, valueNode));
   if (key === 'steps') flowStepKeys(valueNode);
   if ((key === 'ui' || key === 'depends_on') && YAML.isCollection(valueNode) && valueNode.flow == null) {
@@ -445,7 +461,7 @@ function editPipelineText(base, meta, nodes, edges) {
       const marker = sp.src.lastIndexOf('-', seq.items[0].range[0] - 1);
       const col = sp.column(marker);
       const spaced = seq.items.length > 1 && sp.lineKind(sp.lineStart(sp.lineStart(sp.src.lastIndexOf('-', last.range[0] - 1)) - 1)).blank;
-      const seqDoc = new YAML.Document(steps);
+      const seqDoc = new YAML.Document(steps, YAML_OPTIONS);
       flowStepKeys(seqDoc.contents);
       const body = seqDoc.toString({ lineWidth: WIDTH }).replace(/\n$/, '').split('\n');
       let text = '';

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { makeEdge, renameStep } from './graph.js';
-import { emptyMeta, pipelineToYaml, rebaseNodes, stepNode, yamlToGraph } from './pipelineYaml.js';
+import { YAML_OPTIONS, emptyMeta, pipelineToYaml, rebaseNodes, stepNode, yamlToGraph } from './pipelineYaml.js';
 
 const graph = () => {
   const nodes = [
@@ -226,5 +226,28 @@ describe('pipelineToYaml on a loaded file', () => {
     const text = 'name: p\nsteps: [{id: a, type: csv}]\n';
     const g = yamlToGraph(text);
     expect(pipelineToYaml(g.meta, g.nodes, g.edges, text)).toBe(pipelineToYaml(g.meta, g.nodes, g.edges));
+  });
+});
+
+describe('scalars as the server (PyYAML) reads them', () => {
+  const odd = { columns: ['2024-01-01', '1_000', '12:30', '0b101', 'on', 'yes', '='], rate: 1e-7, n: 3 };
+  it('quotes strings YAML 1.1 would read as other types and writes exponent floats with a dot', () => {
+    const nodes = [stepNode('csv_1', 'csv', { x: 0, y: 0 }, { path: 'a.csv', ...odd })];
+    const text = pipelineToYaml({ ...emptyMeta(), name: 'p' }, nodes, []);
+    for (const quoted of ['"2024-01-01"', '"1_000"', '"12:30"', '"0b101"']) expect(text).toContain(quoted);
+    expect(text).toContain('rate: 1.0e-7');
+    expect(text).not.toMatch(/"on"|"yes"/); // only true/false are booleans there
+    // read back by the server's rules: every value as it was
+    const config = YAML.parse(text, YAML_OPTIONS).steps[0].config;
+    expect(config.columns).toEqual(odd.columns);
+    expect(config.rate).toBe(1e-7);
+  });
+  it('does the same when editing a loaded file in place', () => {
+    const base = 'name: p\nsteps:\n  - id: csv_1  # the orders\n    type: csv\n    config: {path: a.csv, delimiter: ","}\n';
+    const g = yamlToGraph(base);
+    const nodes = g.nodes.map((n) => ({ ...n, data: { ...n.data, config: { ...n.data.config, delimiter: '12:30' } } }));
+    const text = pipelineToYaml(g.meta, nodes, g.edges, base);
+    expect(text).toContain('"12:30"');
+    expect(text).toContain('# the orders');
   });
 });
