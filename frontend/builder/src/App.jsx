@@ -60,7 +60,8 @@ export default function App() {
   );
 
   const yaml = useMemo(() => pipelineToYaml(meta, nodes, edges, base), [meta, nodes, edges, base]);
-  const existing = saved && saved.name === meta.name ? saved.name : null;
+  // a read-only (repository) pipeline is saved as a new one: its name then counts as taken
+  const existing = saved && saved.writable && saved.name === meta.name ? saved.name : null;
   const [validation, setValidation] = useValidation(yaml, existing, token, unauthorized);
   const { run, error: runError, start: startRun, reset: resetRun } = useRun(token, unauthorized);
   const byStep = useMemo(() => errorsByStep(validation.errors), [validation.errors]);
@@ -183,6 +184,8 @@ export default function App() {
     }
   };
   const saveLabel = isUpdate ? 'Save' : saved ? 'Save as new' : 'Save';
+  // switching pipelines drops unsaved edits: ask first
+  const keepOrDiscard = () => !dirty || !nodes.length || window.confirm('Discard the unsaved changes?');
   const canRun = !!saved && !dirty && saved.name === meta.name;
   const runLabel = canRun ? 'Run' : 'Run (save first)';
 
@@ -202,8 +205,8 @@ export default function App() {
           pending={validation.pending}
           pipelines={pipelines}
           loadedName={saved?.name}
-          onLoad={load}
-          onNew={startNew}
+          onLoad={(name) => keepOrDiscard() && load(name)}
+          onNew={() => keepOrDiscard() && startNew()}
           saveLabel={saveLabel}
           onSave={save}
           saveStatus={saveStatus}

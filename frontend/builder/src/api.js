@@ -54,9 +54,10 @@ export async function api(path, { method = 'GET', body, token } = {}) {
 }
 
 /** The WebSocket URL of the events stream (ws/wss from the page's location). */
-export function eventsUrl(pipeline) {
+export function eventsUrl(pipeline, since = null) {
   const proto = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
   const q = new URLSearchParams({ pipeline });
+  if (since != null) q.set('since', String(Math.floor(since)));
   return `${proto}//${window.location.host}/api/v1/events?${q}`;
 }
 

@@ -36,6 +36,7 @@ describe('api', () => {
   });
   it('builds the events URL from the page location', () => {
     expect(eventsUrl('shop')).toBe(`ws://${window.location.host}/api/v1/events?pipeline=shop`);
+    expect(eventsUrl('shop', 1700000000.7)).toBe(`ws://${window.location.host}/api/v1/events?pipeline=shop&since=1700000000`);
     expect(JSON.parse(authMessage('t'))).toEqual({ token: 't' });
   });
 });

@@ -2,9 +2,11 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, authMessage, eventsUrl } from '../api.js';
 import { initialRun, reduceRunEvent } from '../lib/runEvents.js';
 
+const MAX_RECONNECTS = 5; // with backoff 0.5, 1, 2, 4, 8 s, then the run's status is asked
+
 /**
- * Launch a run and follow it over the events WebSocket (reconnecting once if it closes before
- * the run completes, then asking the run's status). Returns {run, error, start, reset}.
+ * Launch a run and follow it over the events WebSocket (reconnecting with backoff if it closes
+ * before the run completes, then asking the run's status). Returns {run, error, start, reset}.
  */
 export function useRun(token, onUnauthorized) {
   const [run, setRun] = useState(initialRun());
@@ -39,8 +41,10 @@ export function useRun(token, onUnauthorized) {
   );
 
   const follow = useCallback(
-    (pipeline, runId, retries) => {
-      const socket = new WebSocket(eventsUrl(pipeline));
+    (pipeline, runId, attempt) => {
+      // `since`: the server replays what happened to runs updated since the launch, so a
+      // reconnect after the run finished still gets its events
+      const socket = new WebSocket(eventsUrl(pipeline, live.current.since));
       live.current.socket = socket;
       socket.onopen = () => socket.send(authMessage(token));
       socket.onmessage = (msg) => {
@@ -57,8 +61,10 @@ export function useRun(token, onUnauthorized) {
       };
       socket.onclose = () => {
         if (live.current.socket !== socket || live.current.done) return;
-        if (retries > 0) follow(pipeline, runId, retries - 1);
-        else {
+        if (attempt < MAX_RECONNECTS) {
+          const wait = Math.min(8000, 500 * 2 ** attempt);
+          setTimeout(() => live.current.runId === runId && !live.current.done && follow(pipeline, runId, attempt + 1), wait);
+        } else {
           setError('the event stream closed before the run finished');
           finalStatus(pipeline, runId);
         }
@@ -72,11 +78,12 @@ export function useRun(token, onUnauthorized) {
       close();
       setError(null);
       setRun(initialRun(null, 'LAUNCHING'));
+      const since = Math.max(0, Date.now() / 1000 - 5); // a little clock skew allowed
       try {
         const res = await api(`/api/v1/pipelines/${encodeURIComponent(pipeline)}/execute`, { method: 'POST', token });
-        live.current = { socket: null, done: false, runId: res.run_id };
+        live.current = { socket: null, done: false, runId: res.run_id, since };
         setRun(initialRun(res.run_id, res.status || 'QUEUED'));
-        follow(pipeline, res.run_id, 1);
+        follow(pipeline, res.run_id, 0);
       } catch (exc) {
         if (exc.status === 401) onUnauthorized();
         setRun(initialRun(null, null));
