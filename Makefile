@@ -15,7 +15,7 @@ BUNDLE := datasetgen_api/static/builder/index.html
 BUILDER_SRC := $(shell find $(BUILDER)/src $(BUILDER)/index.html $(BUILDER)/vite.config.* \
 	$(BUILDER)/package.json -type f 2>/dev/null)
 
-.PHONY: setup demo test bench ui lint builder browser
+.PHONY: setup demo test bench ui lint builder browser e2e-tools
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,24 +37,35 @@ $(E2E)/node_modules/.package-lock.json: $(E2E)/package-lock.json
 $(BUNDLE): $(BUILDER)/node_modules/.package-lock.json $(BUILDER_SRC)
 	cd $(BUILDER) && npm run build --silent
 
-builder:
-	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(BUNDLE); \
-	else echo "note: npm not found: the visual builder (/builder) is not built; install Node.js 20+"; fi
+# Node.js that Vite 8 runs on (^20.19 or >= 22.12), with npm
+NODE_OK = command -v npm >/dev/null 2>&1 && node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit((a === 20 && b >= 19) || (a === 22 && b >= 12) || a > 22 ? 0 : 1)'
+# a tool the builder's tests need: outside CI a note (those tests skip), in CI an error
+MISSING = if [ "$$CI" = true ]; then echo "error: $(1)"; exit 1; else echo "note: $(1)"; fi
 
-# Debian's Chromium for the builder's browser tests (never a downloaded browser)
+builder:
+	@if $(NODE_OK); then $(MAKE) --no-print-directory $(BUNDLE); \
+	else echo "note: no Node.js 20.19+/22.12+ with npm: the visual builder (/builder) is not built"; fi
+
+# Debian's Chromium for the builder's browser test (never a downloaded browser; $$CHROMIUM
+# names another binary)
 browser:
-	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && \
+	@test -x "$${CHROMIUM:-/usr/bin/chromium}" || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 		{ apt-get install -y -qq --no-install-recommends chromium >/dev/null || \
 		  { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; }; } ; } || \
-		{ echo "install Debian's chromium (sudo apt-get install chromium) for the browser tests"; exit 1; }
+		{ $(call MISSING,no Chromium for the browser test: sudo apt-get install chromium); }
+
+e2e-tools:
+	@if $(NODE_OK); then $(MAKE) --no-print-directory $(E2E)/node_modules/.package-lock.json; \
+	else $(call MISSING,no Node.js 20.19+ with npm: the builder's tests cannot run); fi
 
 setup: $(STAMP) builder
 
 demo: setup
 	$(PY) -m datasetgen_assets.demo
 
-test: setup browser $(E2E)/node_modules/.package-lock.json
-	cd $(BUILDER) && npm test --silent
+test: setup browser e2e-tools
+	@if $(NODE_OK); then cd $(BUILDER) && npm test --silent; \
+	else $(call MISSING,no Node.js 20.19+ with npm: the builder's unit tests cannot run); fi
 	$(PY) -m pytest
 
 bench: setup
