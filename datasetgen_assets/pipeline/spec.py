@@ -366,6 +366,7 @@ def parse_pipeline(
         if stand_in is None:
             raise PipelineValidationError(errors) from None
         spec = stand_in  # go on to report the steps' problems too (the builder shows them)
+    top_level = len(errors)
     configs: dict[str, StepConfig] = {}
     ids = [s.id for s in spec.steps]
     for i, step in enumerate(spec.steps):
@@ -427,7 +428,7 @@ def parse_pipeline(
             line=_line(lines, ("steps", ids.index(cycle[0]), "depends_on")), step=cycle[0],
             field="depends_on", fix="remove one of these depends_on entries",
         ))
-    if errors:
+    if len(errors) > top_level:  # the steps' own problems: columns cannot be followed
         raise PipelineValidationError(errors)
 
     base = base_dir or Path.cwd()
