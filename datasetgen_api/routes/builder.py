@@ -25,7 +25,8 @@ MEDIA = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=u
 NOT_BUILT = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Pipeline builder not built</title></head><body>
 <h1>The pipeline builder is not built</h1>
-<p>Run <code>make setup</code> (needs Node.js 20.19+ or 22.12+ and npm) to build it, then reload this page.</p>
+<p>Run <code>make setup</code> (needs Node.js 20.19+ or 22.12+ and npm) to build it,
+then reload this page.</p>
 </body></html>"""
 
 
