@@ -7,6 +7,7 @@ bench/results/<suite>-<time>.json.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import platform
 from collections.abc import Callable
@@ -43,81 +44,30 @@ def uploads(args: argparse.Namespace) -> dict:
     return res
 
 
-def profiling(args: argparse.Namespace) -> dict:
-    from bench.profiling import format_profiling, run_profiling
+def reported(module: str, run: str = "run", report: str = "report",
+             rows: bool = False) -> Callable[[argparse.Namespace], dict]:
+    """A suite whose module has a run function (given --rows when `rows`) and a report
+    function that formats its results."""
+    def suite(args: argparse.Namespace) -> dict:
+        mod = importlib.import_module(f"bench.{module}")
+        res = getattr(mod, run)(args.rows) if rows else getattr(mod, run)()
+        print(getattr(mod, report)(res))
+        return res
 
-    res = run_profiling(args.rows)
-    print(format_profiling(res))
-    return res
-
-
-def quality(args: argparse.Namespace) -> dict:
-    from bench.quality import report, run
-
-    res = run()
-    print(report(res))
-    return res
-
-
-def pii(args: argparse.Namespace) -> dict:
-    from bench.pii import report, run
-
-    res = run()
-    print(report(res))
-    return res
-
-
-def llm(args: argparse.Namespace) -> dict:
-    from bench.llm import report, run_llm_bench
-
-    res = run_llm_bench()
-    print(report(res))
-    return res
-
-
-def synth_generate(args: argparse.Namespace) -> dict:
-    from bench.synth_generate import report, run
-
-    res = run(args.rows)
-    print(report(res))
-    return res
-
-
-def synth_augment(args: argparse.Namespace) -> dict:
-    from bench.synth_augment import format_results, run
-
-    res = run()
-    print(format_results(res))
-    return res
-
-
-def pdf_tables(args: argparse.Namespace) -> dict:
-    from bench.pdf_tables import report, run
-
-    res = run()
-    print(report(res))
-    return res
-
-
-def builder(args: argparse.Namespace) -> dict:
-    from bench.builder import report, run
-
-    res = run()
-    print(report(res))
-    return res
+    return suite
 
 
 SUITES: dict[str, Callable[[argparse.Namespace], dict]] = {
     "foundation": foundation,
-    "profiling": profiling,
-    "llm": llm,
-    "quality": quality,
-    "pii": pii,
+    "profiling": reported("profiling", "run_profiling", "format_profiling", rows=True),
+    "llm": reported("llm", "run_llm_bench"),
+    "quality": reported("quality"),
+    "pii": reported("pii"),
     "uploads": uploads,
-    "synth_generate": synth_generate,
-    "synth_augment": synth_augment,
-    "pdf_tables": pdf_tables,
-    "builder": builder,
+    "synth_generate": reported("synth_generate", rows=True),
+    "synth_augment": reported("synth_augment", report="format_results"),
+    "pdf_tables": reported("pdf_tables"),
+    "builder": reported("builder"),
 }
 
 
