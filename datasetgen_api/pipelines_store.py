@@ -9,7 +9,6 @@ folder (checked into the repository) are read-only here.
 
 from __future__ import annotations
 
-import graphlib
 import json
 import os
 import tempfile
@@ -17,21 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
 from datasetgen_assets.errors import PipelineError, PipelineValidationError
 from datasetgen_assets.pipeline.spec import (
     Pipeline,
-    PipelineSpec,
     YamlLoader,
     load_pipeline,
     parse_pipeline,
     pipeline_dirs,
     project_dir_for,
-    without_bad_top_level,
-    yaml_with_lines,
 )
-from datasetgen_assets.steps.registry import REGISTRY, Columns, StepContext
 
 WORKSPACE_TAG = "workspace"
 DEFAULT_WORKSPACE = "default"
@@ -124,7 +118,8 @@ def validate(text: str, target: Path, replacing: Pipeline | None = None) -> Pipe
     located problem, including a name used by another pipeline file."""
     base = project_dir_for(target)
     pipeline = parse_pipeline(text, file=target.name, base_dir=base, read_root=base)
-    _check_as_loaded(text, target, base)
+    if pipeline.refused_reads:
+        _check_as_loaded(text, target, base)
     validate_name(pipeline.name, target, replacing)
     return pipeline
 
@@ -171,66 +166,22 @@ def check(text: str, existing: str | None = None, *,
         target = Path(replacing.file)
     else:
         target = store_dir() / f"{parse_name(text) or 'pipeline'}.yaml"
+    base = project_dir_for(target)
     try:
-        pipeline = validate(text, target, replacing) if read_files else \
-            _validate_without_columns(text, target, replacing)
+        pipeline = parse_pipeline(text, file=target.name, base_dir=base,
+                                  check_columns=read_files, read_root=base)
     except PipelineValidationError as exc:
-        columns, order = _partial(text, project_dir_for(target), read_files)
-        return {"valid": False, "errors": error_dicts(exc), "columns": columns, "order": order}
-    columns = {s.id: None for s in pipeline.spec.steps}
-    columns.update(pipeline.columns)
+        return {"valid": False, "errors": error_dicts(exc), "columns": exc.columns,
+                "order": exc.order}
+    columns = {s.id: pipeline.columns.get(s.id) for s in pipeline.spec.steps}
+    try:
+        if pipeline.refused_reads:
+            _check_as_loaded(text, target, base)
+        validate_name(pipeline.name, target, replacing)
+    except PipelineValidationError as exc:
+        return {"valid": False, "errors": error_dicts(exc), "columns": columns,
+                "order": pipeline.order}
     return {"valid": True, "errors": [], "columns": columns, "order": pipeline.order}
-
-
-def _partial(text: str, base_dir: Path,
-             read_files: bool) -> tuple[dict[str, Columns], list[str]]:
-    """Known columns and step order of an invalid pipeline, as far as they can be known: the
-    steps whose config is valid get their columns (the builder offers them while the rest is
-    being filled in); nothing when the file or its step list does not parse, no order when the
-    graph has a cycle."""
-    try:
-        data, _ = yaml_with_lines(text, "<pipeline>")
-        spec = PipelineSpec.model_validate(data)
-    except PipelineValidationError:
-        return {}, []
-    except ValidationError as exc:  # e.g. no name yet: the steps still get their columns
-        stand_in = without_bad_top_level(data, exc) if isinstance(data, dict) else None
-        if stand_in is None:
-            return {}, []
-        spec = stand_in
-    ids = [s.id for s in spec.steps]
-    columns: dict[str, Columns] = dict.fromkeys(ids)
-    try:
-        order = list(graphlib.TopologicalSorter(
-            {s.id: [d for d in s.depends_on if d in ids] for s in spec.steps}).static_order())
-    except graphlib.CycleError:
-        return columns, []
-    if not read_files or len(set(ids)) != len(ids):
-        return columns, order
-    steps = {s.id: s for s in spec.steps}
-    for step_id in order:
-        step = steps[step_id]
-        st = REGISTRY.get(step.type)
-        try:
-            if st is None or not all(d in steps for d in step.depends_on):
-                continue
-            config = st.config_model.model_validate(step.config)
-            columns[step_id] = st.infer_columns(
-                config, [columns[d] for d in step.depends_on],
-                StepContext(pipeline=spec.name, step_id=step_id, base_dir=base_dir,
-                            read_root=base_dir))
-        except Exception:  # a hint only: the errors say what is wrong
-            columns[step_id] = None
-    return columns, order
-
-
-def _validate_without_columns(text: str, target: Path,
-                              replacing: Pipeline | None) -> Pipeline:
-    """`validate` without reading any file (the name checks only)."""
-    pipeline = parse_pipeline(text, file=target.name, base_dir=project_dir_for(target),
-                              check_columns=False)
-    validate_name(pipeline.name, target, replacing)
-    return pipeline
 
 
 def _write_atomic(path: Path, text: str) -> None:

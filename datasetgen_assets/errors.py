@@ -62,8 +62,14 @@ class PipelineError(DatasetGenError):
 class PipelineValidationError(DatasetGenError):
     """All problems found in one pipeline file, reported together."""
 
-    def __init__(self, errors: list[PipelineError]) -> None:
+    def __init__(self, errors: list[PipelineError], *,
+                 columns: dict[str, list[str] | None] | None = None,
+                 order: list[str] | None = None) -> None:
         self.errors = errors
+        # what could still be known (for editors): each step's columns where they could be
+        # followed past the problems, and the step order (empty with a cycle)
+        self.columns = columns or {}
+        self.order = order or []
         super().__init__(str(self))
 
     def __str__(self) -> str:

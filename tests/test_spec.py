@@ -196,3 +196,24 @@ def test_odd_scalars_are_located_errors_or_strings_never_crashes():
     [msg] = problems("name: p\nsteps:\n  - {id: s, type: csv, config: {path: x.csv, "
                      "columns: [2024-01-01]}}\n")
     assert "p.yaml:3:" in msg and "config.columns.0" in msg
+
+
+def test_columns_are_followed_past_a_wrong_step(tmp_path):
+    """One step's bad config does not hide another's unknown column; the error carries the
+    columns that could be followed and the order (the builder's hints)."""
+    (tmp_path / "t.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(PipelineValidationError) as info:
+        parse_pipeline(textwrap.dedent("""
+            name: p
+            steps:
+              - {id: raw, type: csv, config: {path: t.csv}}
+              - {id: bad, type: filter, depends_on: raw, config: {}}
+              - {id: after_bad, type: select, depends_on: bad, config: {columns: [zz]}}
+              - {id: picked, type: select, depends_on: raw, config: {columns: [zz]}}
+        """), file="p.yaml", base_dir=tmp_path)
+    where = {(e.step, e.field) for e in info.value.errors}
+    assert ("bad", "config.condition") in where and ("picked", "config.columns") in where
+    assert not any(e.step == "after_bad" for e in info.value.errors)  # its input is unknown
+    assert info.value.columns == {"raw": ["a", "b"], "bad": None, "after_bad": ["zz"],
+                                  "picked": None}
+    assert info.value.order.index("raw") < info.value.order.index("picked")

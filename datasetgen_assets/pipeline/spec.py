@@ -143,6 +143,7 @@ class Pipeline:
     columns: dict[str, Columns] = field(default_factory=dict)
     lines: dict[tuple[Any, ...], int] = field(default_factory=dict)
     read_root: Path | None = None  # see StepContext.read_root
+    refused_reads: list[str] = field(default_factory=list)  # paths read_root kept closed
 
     @property
     def name(self) -> str:
@@ -157,7 +158,7 @@ class Pipeline:
     def context(self, step_id: str, partition_key: str | None = None) -> StepContext:
         return StepContext(
             pipeline=self.name, step_id=step_id, base_dir=self.base_dir,
-            partition_key=partition_key, read_root=self.read_root,
+            partition_key=partition_key, read_root=self.read_root, refused=self.refused_reads,
         )
 
 
@@ -366,7 +367,6 @@ def parse_pipeline(
         if stand_in is None:
             raise PipelineValidationError(errors) from None
         spec = stand_in  # go on to report the steps' problems too (the builder shows them)
-    top_level = len(errors)
     configs: dict[str, StepConfig] = {}
     ids = [s.id for s in spec.steps]
     for i, step in enumerate(spec.steps):
@@ -428,25 +428,28 @@ def parse_pipeline(
             line=_line(lines, ("steps", ids.index(cycle[0]), "depends_on")), step=cycle[0],
             field="depends_on", fix="remove one of these depends_on entries",
         ))
-    if len(errors) > top_level:  # the steps' own problems: columns cannot be followed
-        raise PipelineValidationError(errors)
-
     base = base_dir or Path.cwd()
     pipeline = Pipeline(spec=spec, file=file, base_dir=base, configs=configs, order=order,
                         lines=lines, read_root=read_root)
-    if check_columns:
-        errors.extend(infer_columns(pipeline))
+    if check_columns and order and len(set(ids)) == len(ids):
+        # columns are followed past the problems: steps with one of their own get none
+        errors.extend(infer_columns(pipeline, skip={e.step for e in errors if e.step}))
     if errors:
-        raise PipelineValidationError(errors)
+        raise PipelineValidationError(
+            errors, columns={i: pipeline.columns.get(i) for i in ids}, order=order)
     return pipeline
 
 
-def infer_columns(pipeline: Pipeline) -> list[PipelineError]:
-    """Propagate known column names through the graph; unknown columns become errors."""
+def infer_columns(pipeline: Pipeline, skip: set[str] | None = None) -> list[PipelineError]:
+    """Propagate known column names through the graph; unknown columns become errors. Steps
+    in `skip` (already wrong) and steps without a valid config get unknown columns."""
     errors: list[PipelineError] = []
     ids = [s.id for s in pipeline.spec.steps]
     for step_id in pipeline.order:
         step = pipeline.step(step_id)
+        if step_id in (skip or ()) or step_id not in pipeline.configs:
+            pipeline.columns[step_id] = None
+            continue
         st = REGISTRY[step.type]
         inputs = [pipeline.columns.get(d) for d in step.depends_on]
         try:

@@ -61,15 +61,19 @@ class StepContext:
     # planning (not running) for a caller who must not read arbitrary files: header reads stay
     # inside this folder and out of its hidden folders (None: no limit)
     read_root: Path | None = None
+    refused: list[str] | None = None  # where may_read notes the paths it refused
 
     def may_read(self, path: str) -> bool:
         """Whether planning hooks may open `path` (see read_root)."""
         if self.read_root is None:
             return True
         root, target = self.read_root.resolve(), Path(path).resolve()
-        if not target.is_relative_to(root):
-            return False
-        return not any(part.startswith(".") for part in target.relative_to(root).parts)
+        if target.is_relative_to(root) and not any(
+                part.startswith(".") for part in target.relative_to(root).parts):
+            return True
+        if self.refused is not None:
+            self.refused.append(path)
+        return False
 
     def resolve(self, path: str) -> str:
         """Absolute local path, or the URL unchanged (s3://, http://); `{upload}` is the file
