@@ -255,6 +255,7 @@ def test_validate_reads_headers_only_for_savers_inside_the_project(client, env, 
             assert "outside the project folder" in r.text and "config.condition" in r.text
         assert client.post(VALIDATE, json={"yaml": peek(path)},
                            headers=auth("data_scientist")).json()["columns"]["raw"] is None
+    assert not (env["store"] / "peek.yaml").exists()  # refused creates wrote nothing
 
 
 def test_validate_checks_the_name_like_create_unless_editing_that_pipeline(client):
